@@ -1,0 +1,159 @@
+"""Reductions: sum, mean, var, std, amax/amin, max/min (with indices), argmax/argmin.
+
+A reduction's gradient spreads the upstream gradient back over the reduced axes:
+equally for a sum, divided by n for a mean, onto the extreme element(s) for a max.
+"""
+
+from collections import namedtuple
+
+from scratchgen import backend
+from scratchgen.ops.shape import _normalize_dim, broadcast_to, reshape
+from scratchgen.tensor import Function, Tensor
+
+
+def _axes(dim, ndim, op_name):
+    """The reduced axes as a sorted tuple (None: all of them)."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted({_normalize_dim(d, ndim, op_name) for d in dims}))
+
+
+def _kept_shape(shape, axes):
+    """The shape with the reduced axes kept as size 1."""
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _count(shape, axes):
+    n = 1
+    for axis in axes:
+        n *= shape[axis]
+    return n
+
+
+class Sum(Function):
+    """y = sum of x over axes.  dL/dx = dL/dy broadcast back over those axes."""
+
+    def __init__(self, axes, keepdim):
+        self.axes = axes
+        self.keepdim = keepdim
+
+    def forward(self, x):
+        self.x_shape = x.shape
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, gy):
+        gy = reshape(gy, _kept_shape(self.x_shape, self.axes))
+        return broadcast_to(gy, self.x_shape)
+
+
+def sum(x, dim=None, keepdim=False):
+    """Sum over dim (an int, a tuple of ints, or None for all)."""
+    return Sum(_axes(dim, x.ndim, "sum"), keepdim)(x)
+
+
+def mean(x, dim=None, keepdim=False):
+    """Mean over dim:  y = sum(x) / n,  dL/dx = g / n."""
+    if not backend.is_floating(x.dtype):
+        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}")
+    axes = _axes(dim, x.ndim, "mean")
+    return sum(x, axes, keepdim) * (1.0 / _count(x.shape, axes))
+
+
+def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
+    """Variance  sum((x - mean)^2) / (n - correction);  correction=1 is torch's default.
+
+    dL/dx = g * 2 (x - mean) / (n - correction)  (the mean's own term sums to zero).
+    """
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    axes = _axes(dim, x.ndim, "var")
+    centred = x - mean(x, axes, keepdim=True)
+    dof = _count(x.shape, axes) - correction
+    return sum(centred * centred, axes, keepdim) * (1.0 / dof if dof > 0 else float("nan"))
+
+
+def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
+    """Standard deviation: sqrt(var)."""
+    return var(x, dim, keepdim, correction, unbiased).sqrt()
+
+
+class Amax(Function):
+    """y = max of x over axes.  dL/dx = g shared equally by the elements equal to y."""
+
+    def __init__(self, axes, keepdim, largest):
+        self.axes = axes
+        self.keepdim = keepdim
+        self.largest = largest
+
+    def forward(self, x):
+        y = x.max(axis=self.axes, keepdims=True) if self.largest else x.min(
+            axis=self.axes, keepdims=True
+        )
+        is_extreme = (x == y).astype(x.dtype)
+        self.share = is_extreme / is_extreme.sum(axis=self.axes, keepdims=True)
+        return y if self.keepdim else y.reshape(
+            tuple(s for i, s in enumerate(x.shape) if i not in self.axes)
+        )
+
+    def backward(self, gy):
+        gy = reshape(gy, _kept_shape(self.share.shape, self.axes))
+        return broadcast_to(gy, self.share.shape) * Tensor(self.share)
+
+
+def _check_nonempty(x, axes, op_name):
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op_name}: cannot reduce an empty axis of a tensor of shape {x.shape}")
+
+
+def amax(x, dim=None, keepdim=False):
+    """The largest value over dim (ties share the gradient)."""
+    axes = _axes(dim, x.ndim, "amax")
+    _check_nonempty(x, axes, "amax")
+    return Amax(axes, keepdim, largest=True)(x)
+
+
+def amin(x, dim=None, keepdim=False):
+    """The smallest value over dim (ties share the gradient)."""
+    axes = _axes(dim, x.ndim, "amin")
+    _check_nonempty(x, axes, "amin")
+    return Amax(axes, keepdim, largest=False)(x)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def max(x, dim=None, keepdim=False):
+    """Without dim: the largest element. With dim: (values, indices) along dim, as torch."""
+    if dim is None:
+        return amax(x)
+    return MaxResult(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+
+
+def min(x, dim=None, keepdim=False):
+    """Without dim: the smallest element. With dim: (values, indices) along dim."""
+    if dim is None:
+        return amin(x)
+    return MaxResult(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+
+
+def _arg_extreme(x, dim, keepdim, op_name, find):
+    xp = backend.get_array_module(x.data)
+    if dim is None:
+        return Tensor(xp.asarray(find(x.data.reshape(-1))).astype(backend.int64))
+    axis = _normalize_dim(dim, x.ndim, op_name)
+    _check_nonempty(x, (axis,), op_name)
+    indices = find(x.data, axis=axis).astype(backend.int64)
+    return Tensor(xp.expand_dims(indices, axis) if keepdim else indices)
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest element along dim (of the flattened tensor if dim is None)."""
+    xp = backend.get_array_module(x.data)
+    return _arg_extreme(x, dim, keepdim, "argmax", xp.argmax)
+
+
+def argmin(x, dim=None, keepdim=False):
+    """Index of the smallest element along dim."""
+    xp = backend.get_array_module(x.data)
+    return _arg_extreme(x, dim, keepdim, "argmin", xp.argmin)

@@ -1,0 +1,621 @@
+"""Tensor, the computation graph and reverse-mode differentiation.
+
+A ``Tensor`` wraps a raw array (``.data``, NumPy or CuPy). When an op is applied to
+tensors that require gradients, it records a ``Function`` node: the node holds its
+inputs, whatever its backward needs, and its outputs by weak reference (so the graph
+has no reference cycles and dies with the last tensor that uses it).
+
+``backward`` visits the nodes in reverse topological order without recursion: every
+node has a *generation* one more than the newest node it depends on, so taking nodes
+from a heap in decreasing generation visits each one after all its consumers.
+
+The backward of every Function is written with differentiable ops on Tensors. With
+``create_graph=False`` it runs under ``no_grad``: each op computes on the raw arrays
+and records nothing. With ``create_graph=True`` the same code records a graph of
+the gradient itself, which can be differentiated again (double backprop).
+"""
+
+import contextlib
+import heapq
+import itertools
+import weakref
+
+from scratchgen import backend
+
+# ----------------------------------------------------------------------------------
+# Gradient mode
+# ----------------------------------------------------------------------------------
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    """Whether new ops record the graph."""
+    return _grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn graph recording on or off inside a ``with`` block (or a decorated function)."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.mode
+
+    def __exit__(self, *exc_info):
+        global _grad_enabled
+        _grad_enabled = self.previous
+        return False
+
+
+class no_grad(set_grad_enabled):
+    """``with sg.no_grad():`` — ops inside record no graph (evaluation, updates)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """``with sg.enable_grad():`` — record the graph even inside ``no_grad``."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+# ----------------------------------------------------------------------------------
+# Tensor
+# ----------------------------------------------------------------------------------
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    Attributes:
+        data: the raw array (numpy.ndarray or cupy.ndarray).
+        grad: the accumulated gradient (a Tensor) after ``backward``, for leaves.
+        requires_grad: whether gradients flow to this tensor.
+        creator: the Function that produced it (None for a leaf).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "retains_grad")
+    __slots__ += ("__weakref__",)
+    # Let NumPy hand `ndarray * tensor` back to Tensor.__rmul__ instead of looping.
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = data
+        self.grad = None
+        self.creator = None
+        self.generation = 0
+        self.retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- metadata -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    @property
+    def grad_fn(self):
+        return self.creator
+
+    @property
+    def T(self):
+        return ops.permute(self, tuple(reversed(range(self.ndim))))
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self):
+        body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")
+        extras = ""
+        if self.device != "cpu":
+            extras += f", device='{self.device}'"
+        if self.creator is not None:
+            extras += f", grad_fn=<{type(self.creator).__name__}>"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    # Tensors compare elementwise (`==` gives a tensor), so hash by identity.
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"bool: a tensor with {self.numel()} elements is ambiguous; use .any() or .all()"
+            )
+        return bool(self.item())
+
+    # -- gradients ------------------------------------------------------------------
+    def requires_grad_(self, requires_grad=True):
+        """Mark a leaf as needing gradients (floating-point tensors only)."""
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, "
+                f"got dtype {self.dtype}"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        self.retains_grad = True
+        return self
+
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``grad`` is the upstream gradient (needed unless self has one element).
+        ``create_graph=True`` records the backward pass so gradients can be
+        differentiated again; the graph is freed afterwards unless ``retain_graph``.
+        """
+        run_backward([self], [grad], retain_graph, create_graph)
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    # -- conversion ------------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (a host copy for a CUDA tensor)."""
+        return backend.to_numpy(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.numel() != 1:
+            raise ValueError(f"item: expected a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def to(self, device=None, dtype=None):
+        """Move to a device ("cpu" / "cuda") and/or cast to a dtype; differentiable."""
+        if dtype is None and device is not None and not _is_device_name(device):
+            device, dtype = None, device
+        result = self
+        if dtype is not None:
+            result = ops.cast(result, dtype)
+        if device is not None:
+            result = ops.to_device(result, device)
+        return result
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def float(self):
+        return self.to(dtype=backend.float32)
+
+    def double(self):
+        return self.to(dtype=backend.float64)
+
+    def long(self):
+        return self.to(dtype=backend.int64)
+
+    def type(self, dtype):
+        return self.to(dtype=dtype)
+
+    # -- arithmetic ------------------------------------------------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, other):
+        return ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return ops.pow(other, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # comparisons give boolean tensors and never gradients
+    def __eq__(self, other):
+        return ops.eq(self, other)
+
+    def __ne__(self, other):
+        return ops.ne(self, other)
+
+    def __lt__(self, other):
+        return ops.lt(self, other)
+
+    def __le__(self, other):
+        return ops.le(self, other)
+
+    def __gt__(self, other):
+        return ops.gt(self, other)
+
+    def __ge__(self, other):
+        return ops.ge(self, other)
+
+    # -- elementwise -----------------------------------------------------------------
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    # -- reductions ------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False):
+        return ops.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.mean(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        return ops.var(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def std(self, dim=None, keepdim=False, correction=1, unbiased=None):
+        return ops.std(self, dim, keepdim, correction=correction, unbiased=unbiased)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        return ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return ops.amin(self, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return ops.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return ops.argmin(self, dim, keepdim)
+
+    def any(self):
+        return Tensor(self.data.any())
+
+    def all(self):
+        return Tensor(self.data.all())
+
+    # -- shape -----------------------------------------------------------------------
+    def reshape(self, *shape):
+        return ops.reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        return ops.reshape(self, _shape_args(shape))
+
+    def transpose(self, dim0, dim1):
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return ops.permute(self, _shape_args(dims))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return ops.flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def expand(self, *shape):
+        return ops.expand(self, _shape_args(shape))
+
+    def expand_as(self, other):
+        return ops.expand(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return ops.broadcast_to(self, shape)
+
+    def contiguous(self):
+        return self
+
+
+def _shape_args(args):
+    """Accept both ``x.reshape(2, 3)`` and ``x.reshape((2, 3))``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _is_device_name(value):
+    return isinstance(value, str) and value.lower() in ("cpu", "cuda", "gpu", "cuda:0")
+
+
+# ----------------------------------------------------------------------------------
+# Function: one node of the graph
+# ----------------------------------------------------------------------------------
+
+
+class Function:
+    """A differentiable operation.
+
+    Subclasses define
+      ``forward(*arrays)``   on raw arrays, returning an array (or a tuple of arrays);
+                             it may store on ``self`` what backward will need;
+      ``backward(*grads)``   on Tensors, returning one gradient per input (None where
+                             an input needs none), written with differentiable ops so
+                             that it can itself be differentiated.
+    Calling an instance on tensors runs forward and, if any input requires grad and
+    grad mode is on, links the node into the graph.
+    """
+
+    def __call__(self, *inputs):
+        _check_same_device(self, inputs)
+        outputs = self.forward(*[x.data for x in inputs])
+        is_tuple = isinstance(outputs, tuple)
+        outputs = [Tensor(y) for y in (outputs if is_tuple else (outputs,))]
+        if _grad_enabled and any(x.requires_grad for x in inputs):
+            self._link(inputs, outputs)
+        return tuple(outputs) if is_tuple else outputs[0]
+
+    def _link(self, inputs, outputs):
+        self.inputs = inputs
+        self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+        self.generation = max(x.generation for x in inputs)
+        self.outputs = [weakref.ref(y) for y in outputs]
+        for y in outputs:
+            y.requires_grad = True
+            y.creator = self
+            y.generation = self.generation + 1
+
+    def output(self, index=0):
+        """The index-th output Tensor (alive while backward runs)."""
+        return self.outputs[index]()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grads):
+        raise NotImplementedError
+
+    def release(self):
+        """Drop the inputs and saved arrays once backward has used them."""
+        self.__dict__.clear()
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _check_same_device(function, inputs):
+    devices = {x.device for x in inputs}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{type(function).__name__}: expected all tensors on one device, "
+            f"got tensors on {' and '.join(sorted(devices))}"
+        )
+
+
+# ----------------------------------------------------------------------------------
+# The backward pass
+# ----------------------------------------------------------------------------------
+
+
+def run_backward(roots, root_grads, retain_graph=None, create_graph=False):
+    """Backpropagate from ``roots`` and accumulate into the leaves' ``.grad``."""
+    leaf_grads = _backpropagate(roots, root_grads, retain_graph, create_graph, capture=())
+    with set_grad_enabled(create_graph):
+        for leaf, leaf_grad in leaf_grads.items():
+            leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    Like ``torch.autograd.grad``: with ``create_graph=True`` the returned gradients are
+    part of a graph and can be differentiated again (gradient penalties).
+    """
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    found = _backpropagate(outputs, grad_outputs, retain_graph, create_graph, capture=inputs)
+    grads = []
+    for i, x in enumerate(inputs):
+        if x not in found and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        grads.append(found.get(x))
+    return tuple(grads)
+
+
+def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
+    """Walk the graph from roots; return {tensor: gradient} for the leaves and ``capture``.
+
+    Gradients waiting to be used are keyed by the tensor itself (held strongly), so a
+    tensor cannot disappear while its gradient is pending. A non-leaf's gradient is
+    complete when its creator leaves the heap: every consumer came earlier.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = set(capture)
+    pending = {}
+    captured = {}
+    queue = []
+    queued = set()
+    order = itertools.count()  # tie-breaker so the heap never compares Functions
+
+    def add_grad(tensor, g):
+        pending[tensor] = g if tensor not in pending else pending[tensor] + g
+        function = tensor.creator
+        if function is not None and function not in queued:
+            queued.add(function)
+            heapq.heappush(queue, (-function.generation, next(order), function))
+
+    def take_grad(tensor):
+        g = pending.pop(tensor, None) if tensor is not None else None
+        if g is not None and tensor.retains_grad:
+            tensor.grad = g if tensor.grad is None else tensor.grad + g
+        if g is not None and tensor in capture:
+            captured[tensor] = g
+        return g
+
+    with set_grad_enabled(create_graph):
+        for root, g in zip(roots, root_grads):
+            add_grad(root, _initial_grad(root, g))
+        while queue:
+            function = heapq.heappop(queue)[2]
+            _check_not_released(function)
+            # Hold the outputs while backward runs: it may read them (exp, tanh, ...).
+            outputs = [ref() for ref in function.outputs]
+            grads_out = [take_grad(y) for y in outputs]
+            if all(g is None for g in grads_out):
+                continue
+            grads_out = [_zeros_if_none(g, y) for g, y in zip(grads_out, outputs)]
+            grads_in = function.backward(*grads_out)
+            if not isinstance(grads_in, tuple):
+                grads_in = (grads_in,)
+            for x, g, needed in zip(function.inputs, grads_in, function.needs_input_grad):
+                if needed and g is not None:
+                    add_grad(x, _checked_grad(function, x, g))
+            del outputs
+            if not retain_graph:
+                function.release()
+    pending.update(captured)
+    return pending
+
+
+def _initial_grad(root, g):
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward: the tensor does not require grad and has no grad_fn "
+            f"(shape {root.shape}); did an op run under no_grad or on detached data?"
+        )
+    if g is None:
+        if root.numel() != 1:
+            raise RuntimeError(
+                "backward: grad can be implicitly created only for a tensor with one element; "
+                f"got shape {root.shape}, so pass grad= of that shape"
+            )
+        return Tensor(backend.get_array_module(root.data).ones_like(root.data))
+    g = g if isinstance(g, Tensor) else Tensor(g)
+    if g.shape != root.shape:
+        raise RuntimeError(
+            f"backward: grad must have the output's shape {root.shape}, got {g.shape}"
+        )
+    return g
+
+
+def _zeros_if_none(g, output):
+    if g is not None:
+        return g
+    return Tensor(backend.get_array_module(output.data).zeros_like(output.data))
+
+
+def _checked_grad(function, x, g):
+    """A gradient must have its input's shape; its dtype follows the input's."""
+    if g.shape != x.shape:
+        raise RuntimeError(
+            f"{type(function).__name__}.backward: returned a gradient of shape {g.shape} "
+            f"for an input of shape {x.shape}"
+        )
+    return g if g.dtype == x.dtype else ops.cast(g, x.dtype)
+
+
+def _check_not_released(function):
+    if not hasattr(function, "inputs"):
+        raise RuntimeError(
+            f"backward: the graph through {type(function).__name__} was already freed by an "
+            "earlier backward(); call the first backward with retain_graph=True to go "
+            "through it twice"
+        )
+
+
+# Tensor's methods call the ops, which build on Function above.
+from scratchgen import ops  # noqa: E402
