@@ -141,8 +141,10 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        body = repr(backend.to_numpy(self.data)).removeprefix("array(").removesuffix(")")
+        body = backend.format_array(self.data, prefix="tensor(")
         extras = ""
+        if self.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras += f", dtype={self.dtype}"
         if self.device != "cpu":
             extras += f", device='{self.device}'"
         if self.creator is not None:
@@ -470,6 +472,8 @@ class Function:
 
 
 def _check_same_device(function, inputs):
+    if len(inputs) < 2 or len({type(x.data) for x in inputs}) == 1:
+        return  # one input, or all arrays of one library: one device
     devices = {x.device for x in inputs}
     if len(devices) > 1:
         raise RuntimeError(
@@ -535,6 +539,7 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
         pending[tensor] = g if tensor not in pending else pending[tensor] + g
         function = tensor.creator
         if function is not None and function not in queued:
+            _check_not_released(function)
             queued.add(function)
             heapq.heappush(queue, (-function.generation, next(order), function))
 
@@ -551,7 +556,6 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
             add_grad(root, _initial_grad(root, g))
         while queue:
             function = heapq.heappop(queue)[2]
-            _check_not_released(function)
             # Hold the outputs while backward runs: it may read them (exp, tanh, ...).
             outputs = [ref() for ref in function.outputs]
             grads_out = [take_grad(y) for y in outputs]
