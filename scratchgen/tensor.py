@@ -300,6 +300,16 @@ class Tensor:
     def __ge__(self, other):
         return ops.ge(self, other)
 
+    # logical ops on boolean masks (no gradients)
+    def __invert__(self):
+        return Tensor(~self.data)
+
+    def __and__(self, other):
+        return Tensor(self.data & _raw(other))
+
+    def __or__(self, other):
+        return Tensor(self.data | _raw(other))
+
     # -- elementwise -----------------------------------------------------------------
     def exp(self):
         return ops.exp(self)
@@ -403,6 +413,10 @@ class Tensor:
 
     def contiguous(self):
         return self
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _shape_args(args):

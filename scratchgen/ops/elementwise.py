@@ -38,7 +38,14 @@ def _operands(a, b, op_name):
     a = as_operand(a, b, op_name) if isinstance(b, Tensor) else a
     b = as_operand(b, a, op_name)
     broadcast_shapes(a.shape, b.shape, op_name=op_name)
-    return a, b
+    return _promote_integer(a, b.dtype), _promote_integer(b, a.dtype)
+
+
+def _promote_integer(x, other_dtype):
+    """torch's rule: an integer tensor meeting a floating one takes the floating dtype."""
+    if backend.is_floating(x.dtype) or not backend.is_floating(other_dtype):
+        return x
+    return Tensor(x.data.astype(other_dtype))  # integers carry no gradient
 
 
 def _constant(array):
@@ -59,7 +66,9 @@ class Add(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+        grad_a = sum_to(gy, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(gy, b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
 
 
 class Sub(Function):
@@ -70,7 +79,9 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(neg(gy), b.shape)
+        grad_a = sum_to(gy, a.shape) if self.needs_input_grad[0] else None
+        grad_b = sum_to(neg(gy), b.shape) if self.needs_input_grad[1] else None
+        return grad_a, grad_b
 
 
 class Mul(Function):
@@ -142,8 +153,11 @@ def mul(a, b):
 
 
 def div(a, b):
-    """a / b with broadcasting (true division)."""
-    return Div()(*_operands(a, b, "div"))
+    """a / b with broadcasting (true division: integers divide as float32)."""
+    a, b = _operands(a, b, "div")
+    if not backend.is_floating(a.dtype):
+        a, b = (Tensor(t.data.astype(backend.float32)) for t in (a, b))
+    return Div()(a, b)
 
 
 def pow(a, b):
@@ -363,7 +377,9 @@ def where(condition, a, b):
 def _compare(a, b, op_name, compare):
     a, b = _operands(a, b, op_name)
     if a.device != b.device:
-        raise RuntimeError(f"{op_name}: expected tensors on one device, got {a.device} and {b.device}")
+        raise RuntimeError(
+            f"{op_name}: expected tensors on one device, got {a.device} and {b.device}"
+        )
     return Tensor(compare(a.data, b.data))
 
 

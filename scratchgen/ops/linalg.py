@@ -7,8 +7,9 @@ column (right) vector and that axis is dropped from the result, as in torch.
 """
 
 from scratchgen import backend
+from scratchgen.ops.elementwise import as_operand
 from scratchgen.ops.shape import broadcast_shapes, squeeze, sum_to, transpose, unsqueeze
-from scratchgen.tensor import Function
+from scratchgen.tensor import Function, Tensor
 
 
 class MatMul(Function):
@@ -27,8 +28,21 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
+def _as_tensors(a, b):
+    """Both operands as Tensors: a NumPy array (``array @ tensor``) takes the other's device."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(
+            f"matmul: expected at least one Tensor operand, got {type(a).__name__} and "
+            f"{type(b).__name__}"
+        )
+    if not isinstance(a, Tensor):
+        a = as_operand(a, b, "matmul")
+    return a, as_operand(b, a, "matmul")
+
+
 def matmul(a, b):
     """Matrix product a @ b (1-D vectors, 2-D matrices, batches that broadcast)."""
+    a, b = _as_tensors(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
             f"matmul: expected operands with at least one axis, got shapes {a.shape} and {b.shape}"
@@ -39,9 +53,9 @@ def matmul(a, b):
             f"b.shape[-2] (b.shape[0] for a vector), got {a.shape[-1]} and "
             f"{b.shape[-2 if b.ndim > 1 else 0]}"
         )
+    if b.ndim == 1:  # first, so that vector @ vector ends as (1, k) @ (k, 1)
+        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
     if a.ndim == 1:
         return squeeze(matmul(unsqueeze(a, 0), b), -2)
-    if b.ndim == 1:
-        return squeeze(matmul(a, unsqueeze(b, -1)), -1)
     broadcast_shapes(a.shape[:-2], b.shape[:-2], op_name="matmul (batch axes)")
     return MatMul()(a, b)
