@@ -6,7 +6,7 @@
     x.grad
 """
 
-from scratchgen import autograd, cuda, ops
+from scratchgen import autograd, cuda, nn, ops
 from scratchgen.backend import (
     bool_,
     float16,
@@ -71,6 +71,7 @@ from scratchgen.ops import (
     var,
     where,
 )
+from scratchgen.serialization import load, save
 from scratchgen.tensor import (
     Function,
     Tensor,
@@ -93,8 +94,9 @@ __all__ = [
     "empty", "empty_like", "enable_grad", "exp", "eye", "flatten", "float", "float16",
     "float32", "float64", "from_numpy", "full", "full_like", "gradcheck", "gradgradcheck",
     "int32", "int64", "is_grad_enabled", "linspace", "log", "long", "manual_seed", "matmul",
-    "max", "maximum", "mean", "min", "minimum", "no_grad", "ones", "ones_like", "ops",
+    "max", "maximum", "mean", "min", "minimum", "nn", "no_grad", "ones", "ones_like", "ops",
     "permute", "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "reshape",
     "set_grad_enabled", "sigmoid", "sqrt", "squeeze", "stack", "std", "sum", "tanh",
     "tensor", "transpose", "uint8", "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "load", "optim", "save",
 ]
