@@ -20,7 +20,7 @@ CHAIN_LENGTH = 1000
 
 def chain_sg(x):
     y = x
-    for i in range(CHAIN_LENGTH // 2):
+    for _ in range(CHAIN_LENGTH // 2):
         y = y * 1.0001
         y = y + 0.0001
     y.sum().backward()
@@ -29,7 +29,7 @@ def chain_sg(x):
 
 def chain_torch(x):
     y = x
-    for i in range(CHAIN_LENGTH // 2):
+    for _ in range(CHAIN_LENGTH // 2):
         y = y * 1.0001
         y = y + 0.0001
     y.sum().backward()

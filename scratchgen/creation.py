@@ -7,15 +7,24 @@ from scratchgen import backend
 from scratchgen.tensor import Tensor
 
 
-def _shape(size):
-    """Accept zeros(2, 3) and zeros((2, 3))."""
+def _shape(size, op_name):
+    """Accept zeros(2, 3) and zeros((2, 3)); sizes must be non-negative ints."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(size)
+        size = size[0]
+    if not all(hasattr(s, "__index__") and not isinstance(s, bool) and s >= 0 for s in size):
+        raise ValueError(f"{op_name}: expected sizes that are non-negative ints, got {size}")
+    return tuple(int(s) for s in size)
 
 
 def _float_dtype(dtype):
     return backend.float32 if dtype is None else backend.as_dtype(dtype)
+
+
+def _random_float_dtype(dtype, op_name):
+    dtype = _float_dtype(dtype)
+    if not backend.is_floating(dtype):
+        raise TypeError(f"{op_name}: expected a floating-point dtype, got {dtype}")
+    return dtype
 
 
 def tensor(data, dtype=None, device="cpu", requires_grad=False):
@@ -23,8 +32,12 @@ def tensor(data, dtype=None, device="cpu", requires_grad=False):
     xp = backend.array_module(device)
     if isinstance(data, Tensor):
         data = data.data
+    dtype = None if dtype is None else backend.as_dtype(dtype)
     from_array = hasattr(data, "dtype")
-    array = xp.array(backend.to_device(data, device) if from_array else data, dtype=dtype)
+    try:
+        array = xp.array(backend.to_device(data, device) if from_array else data, dtype=dtype)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"tensor: expected rectangular data, got {error}") from error
     if dtype is None and not from_array and array.dtype == backend.float64:
         array = array.astype(backend.float32)
     return Tensor(array, requires_grad=requires_grad)
@@ -47,44 +60,53 @@ def from_numpy(array):
 def zeros(*size, dtype=None, device="cpu", requires_grad=False):
     """A tensor of zeros."""
     xp = backend.array_module(device)
-    return Tensor(xp.zeros(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    return Tensor(xp.zeros(_shape(size, "zeros"), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, device="cpu", requires_grad=False):
     """A tensor of ones."""
     xp = backend.array_module(device)
-    return Tensor(xp.ones(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    return Tensor(xp.ones(_shape(size, "ones"), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, device="cpu", requires_grad=False):
-    """A tensor filled with one value."""
+    """A tensor filled with one value; its dtype follows the value's (bool, int64, float32)."""
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = backend.bool_
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = backend.int64
     xp = backend.array_module(device)
-    return Tensor(xp.full(tuple(size), fill_value, dtype=_float_dtype(dtype)), requires_grad)
+    array = xp.full(_shape((size,), "full"), fill_value, dtype=_float_dtype(dtype))
+    return Tensor(array, requires_grad)
 
 
 def empty(*size, dtype=None, device="cpu", requires_grad=False):
     """An uninitialised tensor."""
     xp = backend.array_module(device)
-    return Tensor(xp.empty(_shape(size), dtype=_float_dtype(dtype)), requires_grad)
+    return Tensor(xp.empty(_shape(size, "empty"), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, device="cpu", requires_grad=False):
     """Uniform random numbers in [0, 1)."""
-    dtype = _float_dtype(dtype)
-    array = backend.generator(device).random(_shape(size), dtype=dtype)
+    dtype = _random_float_dtype(dtype, "rand")
+    array = backend.generator(device).random(_shape(size, "rand"), dtype=dtype)
     return Tensor(array, requires_grad)
 
 
 def randn(*size, dtype=None, device="cpu", requires_grad=False):
     """Standard normal random numbers."""
-    dtype = _float_dtype(dtype)
-    array = backend.generator(device).standard_normal(_shape(size), dtype=dtype)
+    dtype = _random_float_dtype(dtype, "randn")
+    array = backend.generator(device).standard_normal(_shape(size, "randn"), dtype=dtype)
     return Tensor(array, requires_grad)
 
 
-def randint(low, high, size, device="cpu", dtype=None):
-    """Random integers in [low, high)."""
-    array = backend.generator(device).integers(low, high, size=tuple(size))
+def randint(low, high, size=None, device="cpu", dtype=None):
+    """Random integers in [low, high); randint(high, size) draws from [0, high), as torch."""
+    if size is None:
+        low, high, size = 0, low, high
+    if low >= high:
+        raise ValueError(f"randint: expected low < high, got low={low}, high={high}")
+    array = backend.generator(device).integers(low, high, size=_shape((size,), "randint"))
     return Tensor(array.astype(dtype or backend.int64))
 
 
@@ -97,6 +119,8 @@ def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=Fals
     """Evenly spaced values in [start, end); integers if all arguments are integers."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: expected a non-zero step, got 0")
     xp = backend.array_module(device)
     array = xp.arange(start, end, step)
     if dtype is not None:

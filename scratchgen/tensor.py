@@ -143,6 +143,8 @@ class Tensor:
     def __repr__(self):
         body = backend.format_array(self.data, prefix="tensor(")
         extras = ""
+        if self.numel() == 0:
+            extras += f", size={self.shape}"
         if self.dtype not in (backend.float32, backend.int64, backend.bool_):
             extras += f", dtype={self.dtype}"
         if self.device != "cpu":
@@ -462,6 +464,7 @@ class Function:
         self.needs_input_grad = tuple(x.requires_grad for x in inputs)
         self.generation = max(x.generation for x in inputs)
         self.outputs = [weakref.ref(y) for y in outputs]
+        self.output_specs = [(y.shape, y.dtype) for y in outputs]  # zeros for a lost output
         for y in outputs:
             y.requires_grad = True
             y.creator = self
@@ -575,7 +578,7 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
             grads_out = [take_grad(y) for y in outputs]
             if all(g is None for g in grads_out):
                 continue
-            grads_out = [_zeros_if_none(g, y) for g, y in zip(grads_out, outputs)]
+            grads_out = [_zeros_if_none(g, function, i) for i, g in enumerate(grads_out)]
             grads_in = function.backward(*grads_out)
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
@@ -610,10 +613,13 @@ def _initial_grad(root, g):
     return g
 
 
-def _zeros_if_none(g, output):
+def _zeros_if_none(g, function, index):
+    """The gradient of output `index`, or zeros when it received none (or was dropped)."""
     if g is not None:
         return g
-    return Tensor(backend.get_array_module(output.data).zeros_like(output.data))
+    shape, dtype = function.output_specs[index]
+    xp = backend.get_array_module(function.inputs[0].data)
+    return Tensor(xp.zeros(shape, dtype=dtype))
 
 
 def _checked_grad(function, x, g):

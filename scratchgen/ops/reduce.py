@@ -16,7 +16,8 @@ def _axes(dim, ndim, op_name):
     if dim is None:
         return tuple(range(ndim))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted({_normalize_dim(d, ndim, op_name) for d in dims}))
+    axes = tuple(sorted({_normalize_dim(d, ndim, op_name) for d in dims}))
+    return axes if ndim > 0 else ()  # a 0-d tensor accepts dim 0 or -1 and stays as it is
 
 
 def _kept_shape(shape, axes):
@@ -52,12 +53,25 @@ def sum(x, dim=None, keepdim=False):
     return Sum(_axes(dim, x.ndim, "sum"), keepdim)(x)
 
 
+def _check_floating(x, op_name):
+    if not backend.is_floating(x.dtype):
+        raise TypeError(f"{op_name}: expected a floating-point tensor, got dtype {x.dtype}")
+
+
 def mean(x, dim=None, keepdim=False):
     """Mean over dim:  y = sum(x) / n,  dL/dx = g / n."""
-    if not backend.is_floating(x.dtype):
-        raise TypeError(f"mean: expected a floating-point tensor, got dtype {x.dtype}")
+    _check_floating(x, "mean")
     axes = _axes(dim, x.ndim, "mean")
     return sum(x, axes, keepdim) * (1.0 / _count(x.shape, axes))
+
+
+def _variance(x, axes, keepdim, correction, unbiased):
+    """sum((x - mean)^2) / (n - correction) over axes; unbiased=True/False means 1/0."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    centred = x - mean(x, axes, keepdim=True)
+    dof = _count(x.shape, axes) - correction
+    return sum(centred * centred, axes, keepdim) * (1.0 / dof if dof > 0 else float("nan"))
 
 
 def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
@@ -65,17 +79,14 @@ def var(x, dim=None, keepdim=False, correction=1, unbiased=None):
 
     dL/dx = g * 2 (x - mean) / (n - correction)  (the mean's own term sums to zero).
     """
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    axes = _axes(dim, x.ndim, "var")
-    centred = x - mean(x, axes, keepdim=True)
-    dof = _count(x.shape, axes) - correction
-    return sum(centred * centred, axes, keepdim) * (1.0 / dof if dof > 0 else float("nan"))
+    _check_floating(x, "var")
+    return _variance(x, _axes(dim, x.ndim, "var"), keepdim, correction, unbiased)
 
 
 def std(x, dim=None, keepdim=False, correction=1, unbiased=None):
-    """Standard deviation: sqrt(var)."""
-    return var(x, dim, keepdim, correction, unbiased).sqrt()
+    """Standard deviation: sqrt(var).  dL/dx = dL/dvar / (2 std)."""
+    _check_floating(x, "std")
+    return _variance(x, _axes(dim, x.ndim, "std"), keepdim, correction, unbiased).sqrt()
 
 
 class Amax(Function):
@@ -87,14 +98,11 @@ class Amax(Function):
         self.largest = largest
 
     def forward(self, x):
-        y = x.max(axis=self.axes, keepdims=True) if self.largest else x.min(
-            axis=self.axes, keepdims=True
-        )
+        extreme = x.max if self.largest else x.min
+        y = extreme(axis=self.axes, keepdims=True)
         is_extreme = (x == y).astype(x.dtype)
         self.share = is_extreme / is_extreme.sum(axis=self.axes, keepdims=True)
-        return y if self.keepdim else y.reshape(
-            tuple(s for i, s in enumerate(x.shape) if i not in self.axes)
-        )
+        return y if self.keepdim else y.squeeze(axis=self.axes)
 
     def backward(self, gy):
         gy = reshape(gy, _kept_shape(self.share.shape, self.axes))
@@ -123,25 +131,71 @@ def amin(x, dim=None, keepdim=False):
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+class PickAlongDim(Function):
+    """y = x at one index per position along an axis (where the max or min is).
+
+    dL/dx = g at the picked element, 0 elsewhere (ties: all to the first, as torch).
+    """
+
+    def __init__(self, indices, axis, keepdim):
+        self.indices = indices  # integer array of x's shape with the axis kept as size 1
+        self.axis = axis
+        self.keepdim = keepdim
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        along_axis = tuple(-1 if i == self.axis else 1 for i in range(x.ndim))
+        positions = xp.arange(x.shape[self.axis]).reshape(along_axis)
+        self.picked = (positions == self.indices).astype(x.dtype)
+        y = xp.take_along_axis(x, self.indices, axis=self.axis)
+        return y if self.keepdim else y.squeeze(self.axis)
+
+    def backward(self, gy):
+        gy = reshape(gy, _kept_shape(self.picked.shape, (self.axis,)))
+        return broadcast_to(gy, self.picked.shape) * Tensor(self.picked)
+
+
+def _extreme_along_dim(x, dim, keepdim, op_name, largest):
+    """(values, indices) of the max (largest=True) or min along one dim."""
+    axis = _normalize_dim(dim, x.ndim, op_name)
+    xp = backend.get_array_module(x.data)
+    if x.ndim == 0:  # a scalar is its own extreme, at index 0
+        return MaxResult(x, Tensor(xp.zeros((), dtype=backend.int64)))
+    _check_nonempty(x, (axis,), op_name)
+    find = xp.argmax if largest else xp.argmin
+    indices = xp.expand_dims(find(x.data, axis=axis), axis).astype(backend.int64)
+    values = PickAlongDim(indices, axis, keepdim)(x)
+    return MaxResult(values, Tensor(indices if keepdim else indices.squeeze(axis)))
+
+
 def max(x, dim=None, keepdim=False):
-    """Without dim: the largest element. With dim: (values, indices) along dim, as torch."""
+    """Without dim: the largest element (ties share the gradient).
+
+    With dim: (values, indices) along dim, as torch; the gradient goes to the index.
+    """
     if dim is None:
+        _check_nonempty(x, range(x.ndim), "max")
         return amax(x)
-    return MaxResult(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+    return _extreme_along_dim(x, dim, keepdim, "max", largest=True)
 
 
 def min(x, dim=None, keepdim=False):
     """Without dim: the smallest element. With dim: (values, indices) along dim."""
     if dim is None:
+        _check_nonempty(x, range(x.ndim), "min")
         return amin(x)
-    return MaxResult(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+    return _extreme_along_dim(x, dim, keepdim, "min", largest=False)
 
 
 def _arg_extreme(x, dim, keepdim, op_name, find):
     xp = backend.get_array_module(x.data)
     if dim is None:
-        return Tensor(xp.asarray(find(x.data.reshape(-1))).astype(backend.int64))
+        _check_nonempty(x, range(x.ndim), op_name)
+        index = xp.asarray(find(x.data.reshape(-1))).astype(backend.int64)
+        return Tensor(index.reshape((1,) * x.ndim) if keepdim else index)
     axis = _normalize_dim(dim, x.ndim, op_name)
+    if x.ndim == 0:
+        return Tensor(xp.zeros((), dtype=backend.int64))
     _check_nonempty(x, (axis,), op_name)
     indices = find(x.data, axis=axis).astype(backend.int64)
     return Tensor(xp.expand_dims(indices, axis) if keepdim else indices)

@@ -11,12 +11,18 @@ from scratchgen.tensor import Function, Tensor
 
 
 def _normalize_dim(dim, ndim, op_name):
-    """A dim in [-ndim, ndim) as a non-negative int, or a clear IndexError."""
-    if not -ndim <= dim < max(ndim, 1):
+    """A dim in [-ndim, ndim) as a non-negative int, or a clear error.
+
+    A 0-d tensor accepts dim 0 and -1, as in torch.
+    """
+    if isinstance(dim, bool) or not hasattr(dim, "__index__"):
+        raise TypeError(f"{op_name}: expected dim to be an int, got {dim!r}")
+    size = max(ndim, 1)
+    if not -size <= dim < size:
         raise IndexError(
             f"{op_name}: dim {dim} is out of range for a tensor with {ndim} dimensions"
         )
-    return dim % max(ndim, 1)
+    return int(dim) % size
 
 
 def broadcast_shapes(*shapes, op_name="broadcast"):
@@ -24,6 +30,9 @@ def broadcast_shapes(*shapes, op_name="broadcast"):
 
     Axes are aligned from the right; two sizes are compatible if equal or one is 1.
     """
+    shapes = [tuple(s) for s in shapes if len(s)] or [()]  # scalars fit anything
+    if all(s == shapes[0] for s in shapes):  # the common case, checked cheaply
+        return shapes[0]
     ndim = max(len(s) for s in shapes)
     result = []
     for axis in range(-ndim, 0):
@@ -94,9 +103,7 @@ def permute(x, dims):
     """x with axis dims[i] moved to position i."""
     dims = tuple(_normalize_dim(d, x.ndim, "permute") for d in dims)
     if sorted(dims) != list(range(x.ndim)):
-        raise ValueError(
-            f"permute: expected a permutation of {x.ndim} axes, got {tuple(dims)}"
-        )
+        raise ValueError(f"permute: expected a permutation of {x.ndim} axes, got {tuple(dims)}")
     if dims == tuple(range(x.ndim)):
         return x
     return Permute(dims)(x)
@@ -107,6 +114,8 @@ def transpose(x, dim0, dim1):
     dims = list(range(x.ndim))
     dim0 = _normalize_dim(dim0, x.ndim, "transpose")
     dim1 = _normalize_dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:  # torch lets a scalar swap dim 0 (or -1) with itself
+        return x
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(x, dims)
 
@@ -177,7 +186,11 @@ def expand(x, shape):
     offset = len(shape) - x.ndim
     if offset < 0:
         raise ValueError(f"expand: cannot expand shape {x.shape} to fewer axes {shape}")
+    if -1 in shape[:offset]:
+        raise ValueError(f"expand: -1 is not allowed for a new leading axis, got {shape}")
     shape = tuple(x.shape[i - offset] if s == -1 else s for i, s in enumerate(shape))
+    if any(size != 1 and size != new for size, new in zip(x.shape, shape[offset:])):
+        raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}")
     return broadcast_to(x, shape)
 
 
@@ -217,7 +230,7 @@ def sum_to(x, shape):
 
 
 def _raw_index(index, xp):
-    """An index with Tensors replaced by arrays and boolean masks by integer arrays."""
+    """An index with Tensors and lists replaced by arrays."""
     if not isinstance(index, tuple):
         index = (index,)
     raw = []
@@ -226,11 +239,26 @@ def _raw_index(index, xp):
             part = part.data
         if isinstance(part, list):
             part = xp.asarray(part)
-        if hasattr(part, "dtype") and part.dtype == backend.bool_:
-            raw.extend(xp.nonzero(part))
-        else:
-            raw.append(part)
+        raw.append(part)
     return tuple(raw)
+
+
+def _is_mask(part):
+    return hasattr(part, "dtype") and part.dtype == backend.bool_ and part.ndim > 0
+
+
+def _masks_as_positions(index):
+    """The index with each boolean mask replaced by the integer arrays of its True places.
+
+    The forward indexes with the mask itself, so its shape is checked there.
+    """
+    positions = []
+    for part in index:
+        if _is_mask(part):
+            positions.extend(backend.get_array_module(part).nonzero(part))
+        else:
+            positions.append(part)
+    return tuple(positions)
 
 
 def _has_array(index):
@@ -248,7 +276,7 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, gy):
-        return IndexAdd(self.index, self.x_shape)(gy)
+        return IndexAdd(_masks_as_positions(self.index), self.x_shape)(gy)
 
 
 class IndexAdd(Function):
