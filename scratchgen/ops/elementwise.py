@@ -234,7 +234,9 @@ class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        positive = (x >= 0).astype(x.dtype)
+        # numerator 1 where x >= 0, e elsewhere (a blend: faster than where in NumPy)
+        return (e + positive * (1 - e)) / (1 + e)
 
     def backward(self, gy):
         y = self.output()

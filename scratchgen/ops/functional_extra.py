@@ -1,0 +1,218 @@
+"""Layer functions: linear, dropout, embedding, normalize.
+
+linear:     y = x W^T + b              dL/dx = g W,  dL/dW = g^T x,  dL/db = sum g
+dropout:    y = x m / (1 - p)          dL/dx = g m / (1 - p),  m ~ Bernoulli(1 - p)
+embedding:  y[...] = W[i[...]]         dL/dW[v] = sum of g over the positions where i = v
+normalize:  y = x / max(||x||_p, eps)  (autodiff through PNorm, clamp and div)
+"""
+
+import math
+
+from scratchgen import backend
+from scratchgen.ops.elementwise import abs, clamp, where
+from scratchgen.ops.linalg import matmul
+from scratchgen.ops.shape import IndexAdd, _normalize_dim, reshape, transpose
+from scratchgen.tensor import Function, Tensor
+
+# ----------------------------------------------------------------------------------
+# linear
+# ----------------------------------------------------------------------------------
+
+
+class Linear(Function):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,) (b optional).
+
+    With the leading axes of x and g flattened into one (rows r):
+    dL/dx = g W,   dL/dW = sum_r g_r^T x_r = g^T x,   dL/db = sum_r g_r.
+    """
+
+    def forward(self, x, weight, bias=None):
+        rows = x.reshape(-1, x.shape[-1])  # one GEMM whatever the leading axes
+        y = rows @ weight.T
+        if bias is not None:
+            y += bias
+        return y.reshape(x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, gy):
+        x, weight = self.inputs[:2]
+        g_rows = reshape(gy, (-1, weight.shape[0]))
+        grad_x = grad_weight = grad_bias = None
+        if self.needs_input_grad[0]:
+            grad_x = reshape(matmul(g_rows, weight), x.shape)
+        if self.needs_input_grad[1]:
+            grad_weight = matmul(transpose(g_rows, 0, 1), reshape(x, (-1, x.shape[-1])))
+        if len(self.inputs) == 3 and self.needs_input_grad[2]:
+            grad_bias = g_rows.sum(0)
+        return grad_x, grad_weight, grad_bias
+
+
+def linear(input, weight, bias=None):
+    """Affine map y = x W^T + b over the last axis; any number of leading axes."""
+    if weight.ndim != 2:
+        raise ValueError(f"linear: expected a 2-D weight (out, in), got shape {weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: expected input with {weight.shape[1]} features (weight.shape[1]) in its "
+            f"last axis, got shape {input.shape}"
+        )
+    tensors = (input, weight) if bias is None else (input, weight, bias)
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        raise TypeError(
+            "linear: expected input, weight and bias of one dtype, got "
+            + ", ".join(str(t.dtype) for t in tensors)
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"linear: expected a bias of shape ({weight.shape[0]},) (weight.shape[0]), "
+            f"got {bias.shape}"
+        )
+    return Linear()(*tensors)
+
+
+# ----------------------------------------------------------------------------------
+# dropout
+# ----------------------------------------------------------------------------------
+
+
+class Dropout(Function):
+    """y = x s with s = m / (1 - p), m a 0/1 mask kept with probability 1 - p (inverted
+    dropout: E[y] = x, so evaluation needs no rescaling).  dL/dx = g s, the same mask."""
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, x):
+        return x * self.scale
+
+    def backward(self, gy):
+        return gy * Tensor(self.scale)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) while
+    training; the identity when training is False. The mask is drawn from
+    backend.generator(input.device), so sg.manual_seed makes it reproducible.
+
+    inplace is accepted for torch compatibility; the result is always a new tensor.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not backend.is_floating(input.dtype):
+        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {input.dtype}")
+    if not training or p == 0.0:
+        return input
+    xp = backend.get_array_module(input.data)
+    if p == 1.0:
+        scale = xp.zeros(input.shape, dtype=input.dtype)
+    else:
+        uniform = backend.generator(input.device).random(input.shape, dtype=backend.float32)
+        scale = (uniform >= p).astype(input.dtype) * (1.0 / (1.0 - p))
+    return Dropout(scale)(input)
+
+
+# ----------------------------------------------------------------------------------
+# embedding
+# ----------------------------------------------------------------------------------
+
+
+class Embedding(Function):
+    """y[..., :] = W[i[...], :] for integer indices i (a constant).
+
+    dL/dW = zeros with each g[..., :] added into row i[...] (a scatter-add: a row used
+    twice gets both gradients); the row padding_idx, if given, gets no gradient.
+    """
+
+    def __init__(self, indices, padding_idx):
+        self.indices = indices
+        self.padding_idx = padding_idx
+
+    def forward(self, weight):
+        self.weight_shape = weight.shape
+        return weight[self.indices]
+
+    def backward(self, gy):
+        grad = IndexAdd((self.indices,), self.weight_shape)(gy)
+        if self.padding_idx is None:
+            return grad
+        xp = backend.get_array_module(gy.data)
+        keep_row = xp.ones((self.weight_shape[0], 1), dtype=gy.dtype)
+        keep_row[self.padding_idx] = 0
+        return grad * Tensor(keep_row)
+
+
+def embedding(input, weight, padding_idx=None):
+    """Look up rows of weight (num_embeddings, dim) at integer indices: output shape
+    input.shape + (dim,). padding_idx names a row that receives no gradient (negative
+    counts from the end, as in torch).
+    """
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"embedding: expected integer indices (int64), got dtype {input.dtype}")
+    if weight.ndim != 2:
+        raise ValueError(
+            f"embedding: expected a 2-D weight (num_embeddings, dim), got shape {weight.shape}"
+        )
+    rows = weight.shape[0]
+    indices = input.data
+    outside = (indices < 0) | (indices >= rows)
+    if outside.any():
+        raise IndexError(
+            f"embedding: indices must be in [0, {rows - 1}] for a table of {rows} rows, "
+            f"got {int(indices[outside].reshape(-1)[0])}"
+        )
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(
+                f"embedding: padding_idx must be in [{-rows}, {rows - 1}], got {padding_idx}"
+            )
+        padding_idx %= rows
+    return Embedding(indices, padding_idx)(weight)
+
+
+# ----------------------------------------------------------------------------------
+# normalize
+# ----------------------------------------------------------------------------------
+
+
+class PNorm(Function):
+    """n = (sum_i |x_i|^p)^(1/p) along dim (kept as size 1), for p >= 1.
+
+    dn/dx_i = sign(x_i) |x_i|^(p-1) / n^(p-1), taken as 0 where n = 0 (the subgradient
+    torch uses), so a zero vector gets a finite gradient.
+    """
+
+    def __init__(self, p, dim):
+        self.p = p
+        self.dim = dim
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.sign = xp.sign(x)
+        powered = xp.abs(x) ** self.p
+        return powered.sum(axis=self.dim, keepdims=True) ** (1.0 / self.p)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        n = self.output()
+        safe_n = where(Tensor(n.data > 0), n, 1.0)
+        exponent = self.p - 1
+        return gy * Tensor(self.sign) * abs(x) ** exponent / safe_n**exponent
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p, eps) along dim: unit p-norm vectors (zero vectors stay zero).
+
+    p is a number >= 1 or math.inf (the largest |x_i|).
+    """
+    if not backend.is_floating(input.dtype):
+        raise TypeError(f"normalize: expected a floating-point tensor, got dtype {input.dtype}")
+    if not p >= 1:
+        raise ValueError(f"normalize: p must be a number >= 1 or math.inf, got {p}")
+    if input.ndim == 0:
+        raise ValueError("normalize: expected a tensor with at least one axis, got a 0-d tensor")
+    axis = _normalize_dim(dim, input.ndim, "normalize")
+    if p == math.inf:
+        norm = abs(input).amax(axis, keepdim=True)
+    else:
+        norm = PNorm(float(p), axis)(input)
+    return input / clamp(norm, min=eps)
