@@ -12,8 +12,9 @@ numbers, strings, booleans or None. On disk:
   file reads as a state dict in NumPy, safetensors or PyTorch, and their files read here;
 - the rest, the nesting and the non-array values, is one JSON string (see
   ``_encode``): a ``__structure__`` entry of the .npz, the ``structure`` entry of the
-  safetensors header's ``__metadata__``. A file without it (written by another tool)
-  loads as the flat dict {key: Tensor}.
+  safetensors header's ``__metadata__``. A flat state dict {name: Tensor} needs none and
+  gets none, so its file is a plain state dict for any tool; a file without a structure
+  (a flat state dict, or one written by another tool) loads as the flat dict.
 
 Files are written atomically: into a temporary file in the same folder, flushed to
 disk, then renamed over the target. A crash leaves the old checkpoint or the new one,
@@ -49,6 +50,8 @@ def save(obj, path):
         raise TypeError(f"save: expected a dict (a state dict), got {type(obj).__name__}")
     arrays = {}
     structure = json.dumps(_encode(obj, (), arrays))
+    if _is_flat_state_dict(obj):
+        structure = None  # the file is then exactly a state dict, as torch users expect
     if extension == ".npz":
         _write_atomically(path, lambda file: _write_npz(file, arrays, structure))
     else:
@@ -92,6 +95,14 @@ def _format_of(path, where):
 #   list / tuple     -> {"list": [...]} / {"tuple": [...]}
 #   str, int, float, bool, None -> themselves
 # Bare JSON objects only ever stand for these tags, so decoding is unambiguous.
+
+
+def _is_flat_state_dict(obj):
+    """True for {str: Tensor or array}: the file alone says everything (no structure)."""
+    return all(
+        isinstance(key, str) and (isinstance(value, Tensor) or hasattr(value, "dtype"))
+        for key, value in obj.items()
+    )
 
 
 def _encode(value, path, arrays):
@@ -156,7 +167,9 @@ def _write_npz(file, arrays, structure):
     names would clash with keys such as "file"); pickles are refused.
     """
     with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED) as archive:
-        entries = {**arrays, NPZ_STRUCTURE_KEY: numpy.array(structure)}
+        entries = dict(arrays)
+        if structure is not None:
+            entries[NPZ_STRUCTURE_KEY] = numpy.array(structure)
         for key, array in entries.items():
             with archive.open(key + ".npy", mode="w", force_zip64=True) as member:
                 numpy.lib.format.write_array(member, array, allow_pickle=False)
@@ -171,7 +184,7 @@ def _read_npz(path):
 
 def _write_safetensors(file, arrays, structure):
     safetensors = _import_safetensors()
-    metadata = {SAFETENSORS_STRUCTURE_KEY: structure}
+    metadata = None if structure is None else {SAFETENSORS_STRUCTURE_KEY: structure}
     file.write(safetensors.numpy.save(arrays, metadata=metadata))
 
 

@@ -1,0 +1,141 @@
+"""The reference architectures of DESIGN.md, written once for both libraries.
+
+scratchgen's API has PyTorch's shape, so each builder takes the library module
+(``torch`` or ``scratchgen``) and builds the very same network from its ``nn``; the
+PyTorch twin and ours cannot drift apart. Each ``*_step`` is one training step:
+forward, backward and the optimizer update.
+"""
+
+
+def dcgan(lib):
+    """DCGAN generator and discriminator (28x28, latent 64)."""
+    nn = lib.nn
+    generator = nn.Sequential(
+        nn.Linear(64, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+        nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh(),
+    )
+    discriminator = nn.Sequential(
+        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1),
+    )
+    return generator, discriminator
+
+
+def dcgan_trainer(lib, batch=64):
+    """A closure running one D step and one G step (non-saturating loss, Adam 2e-4)."""
+    F = lib.nn.functional
+    generator, discriminator = dcgan(lib)
+    opt_g = lib.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = lib.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = lib.rand(batch, 1, 28, 28) * 2 - 1
+    ones, zeros = lib.ones(batch, 1), lib.zeros(batch, 1)
+
+    def step():
+        fake = generator(lib.randn(batch, 64))
+        d_loss = F.binary_cross_entropy_with_logits(discriminator(real), ones) + \
+            F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    return step
+
+
+def conv_vae(lib, latent=16):
+    """The conv VAE: encoder to (mu, logvar), decoder to logits."""
+    nn = lib.nn
+    encoder = nn.Sequential(
+        nn.Conv2d(1, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(3136, 2 * latent),
+    )
+    decoder = nn.Sequential(
+        nn.Linear(latent, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
+    )
+    return encoder, decoder
+
+
+def vae_trainer(lib, batch=128, latent=16):
+    """One step of the VAE: BCE-with-logits summed over pixels + KL, mean over the batch."""
+    F = lib.nn.functional
+    encoder, decoder = conv_vae(lib, latent)
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    opt = lib.optim.Adam(params, lr=1e-3)
+    x = lib.rand(batch, 1, 28, 28)
+
+    def step():
+        stats = encoder(x)
+        mu, logvar = stats[:, :latent], stats[:, latent:]
+        z = mu + (0.5 * logvar).exp() * lib.randn(batch, latent)
+        logits = decoder(z)
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
+        kl = -0.5 * (1 + logvar - mu * mu - logvar.exp()).sum()
+        loss = (recon + kl) / batch
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def clip_text_encoder(lib, vocab=32, length=8, width=64):
+    """Embedding + learned positions, 2 pre-LN transformer layers, LayerNorm, projection."""
+    nn = lib.nn
+    modules = nn.ModuleList([
+        nn.Embedding(vocab, width),
+        nn.TransformerEncoderLayer(width, 4, dim_feedforward=128, dropout=0.0,
+                                   batch_first=True, norm_first=True),
+        nn.TransformerEncoderLayer(width, 4, dim_feedforward=128, dropout=0.0,
+                                   batch_first=True, norm_first=True),
+        nn.LayerNorm(width),
+        nn.Linear(width, width, bias=False),
+    ])
+    positions = nn.Parameter(lib.randn(1, length, width) * 0.02)
+    return modules, positions
+
+
+def clip_text_trainer(lib, batch=256, vocab=32, length=8, width=64):
+    """One step of the text tower against fixed image embeddings (symmetric InfoNCE)."""
+    F = lib.nn.functional
+    (embed, layer1, layer2, norm, project), positions = clip_text_encoder(
+        lib, vocab, length, width
+    )
+    params = [positions]
+    for module in (embed, layer1, layer2, norm, project):
+        params += list(module.parameters())
+    opt = lib.optim.AdamW(params, lr=1e-3)
+    tokens = lib.randint(1, vocab, (batch, length))
+    lengths = lib.randint(3, length + 1, (batch,))
+    padding = lib.arange(length)[None, :] >= lengths[:, None]  # True = padding
+    keep = (~padding).float()
+    images = F.normalize(lib.randn(batch, width), dim=1)
+    labels = lib.arange(batch)
+
+    def step():
+        h = embed(tokens) + positions
+        h = layer1(h, src_key_padding_mask=padding)
+        h = layer2(h, src_key_padding_mask=padding)
+        h = norm(h)
+        pooled = (h * keep[:, :, None]).sum(1) / keep.sum(1, keepdim=True)
+        text = F.normalize(project(pooled), dim=1)
+        logits = text @ images.T * 14.3
+        loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+TRAINERS = {
+    "DCGAN pair (batch 64)": dcgan_trainer,
+    "conv VAE (batch 128)": vae_trainer,
+    "CLIP text encoder (batch 256)": clip_text_trainer,
+}
