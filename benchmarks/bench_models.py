@@ -2,8 +2,8 @@
 
 Each (library, model) pair runs in its own process; "step MiB" is its peak resident
 memory above what it held once the model was built (activations, gradients, optimizer
-state, allocator slack). PyTorch uses 2 threads (this machine's cores). Prints a Markdown table and saves
-a bar chart of the ratios.
+state, allocator slack). PyTorch uses 2 threads (this machine's cores). Prints a
+Markdown table and saves a bar chart of the ratios.
 
     python -m benchmarks.bench_models [--repeats N] [--plot benchmarks/results/models.png]
 """

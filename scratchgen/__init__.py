@@ -6,7 +6,7 @@
     x.grad
 """
 
-from scratchgen import autograd, cuda, nn, ops
+from scratchgen import autograd, cuda, nn, ops, optim
 from scratchgen.backend import (
     bool_,
     float16,
