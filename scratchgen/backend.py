@@ -14,6 +14,38 @@ try:  # CuPy is optional: the "gpu" extra installs it.
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
+def _keep_freed_memory_for_reuse():
+    """Ask glibc's malloc to keep freed blocks instead of returning them to the system.
+
+    NumPy allocates every array with malloc. By default glibc serves blocks above a
+    threshold with fresh mmap pages and gives freed memory back at once, so each training
+    step page-faults again over all its activations (measured: a quarter of a DCGAN step
+    on the CPU). PyTorch avoids this with its own caching allocator; here three mallopt
+    settings do the same: blocks up to 32 MiB come from the heap (M_MMAP_THRESHOLD), the
+    heap is not trimmed (M_TRIM_THRESHOLD) and grows in 64 MiB steps (M_TOP_PAD). The
+    process keeps its peak memory, as PyTorch's does. Set SCRATCHGEN_SYSTEM_MALLOC=1 to
+    leave malloc alone. No effect off Linux/glibc.
+    """
+    import ctypes
+    import ctypes.util
+    import os
+    import sys
+
+    if os.environ.get("SCRATCHGEN_SYSTEM_MALLOC") or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, ...)
+        return
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    mallopt(m_mmap_threshold, 32 * 2**20)
+    mallopt(m_trim_threshold, 2**30)
+    mallopt(m_top_pad, 64 * 2**20)
+
+
+_keep_freed_memory_for_reuse()
+
 float16 = numpy.dtype("float16")
 float32 = numpy.dtype("float32")
 float64 = numpy.dtype("float64")
