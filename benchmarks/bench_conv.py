@@ -4,19 +4,16 @@ The layers are those of the reference models in DESIGN.md (conv VAE, DCGAN, Pix2
 float32 on the CPU, PyTorch limited to 2 threads. The two libraries are timed in turns,
 a few calls at a time after a warm-up (see timed_in_blocks); the table shows the medians.
 
-    python benchmarks/bench_conv.py                 # the table
-    python benchmarks/bench_conv.py --profile 3     # cProfile of layer 3 (ours, fwd+bwd)
-    python benchmarks/bench_conv.py --keep-freed-memory   # glibc keeps freed blocks
+    python -m benchmarks.bench_conv                 # the table
+    python -m benchmarks.bench_conv --profile 3     # cProfile of layer 3 (ours, fwd+bwd)
+    OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_conv --threads 1   # one core each
 
---keep-freed-memory asks glibc's malloc (Linux) to keep freed blocks up to 32 MiB for
-reuse instead of handing them back to the OS. Without it every large NumPy temporary is
-a fresh mmap whose pages fault in on first touch (about 2,000 page faults, several ms, per
-small conv step); PyTorch avoids that with its own caching allocator.
+Importing scratchgen sets glibc's malloc to keep freed memory for reuse (see
+scratchgen/backend.py); SCRATCHGEN_SYSTEM_MALLOC=1 measures without that.
 """
 
 import argparse
 import cProfile
-import ctypes
 import pstats
 import time
 
@@ -52,7 +49,7 @@ def make_arrays(kind, cin, cout, k, shape, rng):
 def scratchgen_step(kind, arrays, stride, padding, upstream=None):
     """One forward (and backward, if an upstream gradient is given) in scratchgen."""
     op = conv2d if kind == "conv" else conv_transpose2d
-    x, w, b = (sg.tensor(a, requires_grad=upstream is not None) for a in arrays)
+    x, w, b = (sg.from_numpy(a).requires_grad_(upstream is not None) for a in arrays)
     y = op(x, w, b, stride=stride, padding=padding)
     if upstream is not None:
         y.backward(upstream)
@@ -70,24 +67,26 @@ def torch_step(torch, kind, arrays, stride, padding, upstream=None):
     return y
 
 
-def timed_in_blocks(functions, repeats, warmup, block=5):
-    """Median milliseconds of each function over `repeats` calls.
+def timed_in_blocks(functions, repeats, warmup, block=5, settle_s=0.15):
+    """The milliseconds of `repeats` calls of each function (an array per function).
 
-    The functions take turns in blocks of `block` calls, each block after `warmup`
-    untimed calls: load from other processes then hits every function alike, and the
-    worker threads that one library leaves spinning after its call (OpenBLAS, OpenMP)
-    have settled before the other library is timed.
+    The functions take turns in blocks of `block` calls, so that load from other processes
+    hits them alike. Before each block the machine settles for `settle_s`: the worker
+    threads a library leaves busy-waiting after its call (OpenBLAS's poll for about 0.1 s,
+    OpenMP's shorter) would otherwise steal a core from the other library; then `warmup`
+    untimed calls.
     """
     times = [[] for _ in functions]
     while len(times[0]) < repeats:
         for f, bucket in zip(functions, times):
+            time.sleep(settle_s)
             for _ in range(warmup):
                 f()
             for _ in range(block):
                 start = time.perf_counter()
                 f()
                 bucket.append(time.perf_counter() - start)
-    return [1e3 * float(np.median(bucket)) for bucket in times]
+    return [1e3 * np.array(bucket) for bucket in times]
 
 
 def layer_steps(torch, layer, rng):
@@ -106,37 +105,32 @@ def layer_steps(torch, layer, rng):
 
 
 def print_table(rows):
-    header = ("layer", "fwd ours", "fwd torch", "ratio", "fwd+bwd ours", "fwd+bwd torch", "ratio")
-    print(f"{header[0]:<34}" + "".join(f"{h:>14}" for h in header[1:]))
-    for name, (of, tf, ob, tb) in rows:
-        cells = (
-            f"{of:.2f}",
-            f"{tf:.2f}",
-            f"{of / tf:.2f}",
-            f"{ob:.2f}",
-            f"{tb:.2f}",
-            f"{ob / tb:.2f}",
+    """One line a layer: medians of fwd and fwd+bwd, their ratios, and the ratio of the
+    fastest fwd+bwd calls (the minimum is what a quiet machine gives)."""
+    header = ("layer", "fwd ours", "torch", "ratio", "fwd+bwd ours", "torch", "ratio", "min ratio")
+    print(f"{header[0]:<32}" + "".join(f"{h:>13}" for h in header[1:]))
+    median_ratios, min_ratios = [], []
+    for name, (ours_f, torch_f, ours_fb, torch_fb) in rows:
+        median_ratios.append(np.median(ours_fb) / np.median(torch_fb))
+        min_ratios.append(ours_fb.min() / torch_fb.min())
+        cells = [f"{np.median(t):.2f}" for t in (ours_f, torch_f)]
+        cells.insert(2, f"{np.median(ours_f) / np.median(torch_f):.2f}")
+        cells += [f"{np.median(t):.2f}" for t in (ours_fb, torch_fb)]
+        cells += [f"{median_ratios[-1]:.2f}", f"{min_ratios[-1]:.2f}"]
+        print(f"{name:<32}" + "".join(f"{c:>13}" for c in cells))
+    for label, ratios in (("median", median_ratios), ("min", min_ratios)):
+        print(
+            f"fwd+bwd {label} ratio: geometric mean {np.exp(np.mean(np.log(ratios))):.2f}, "
+            f"worst {max(ratios):.2f}"
         )
-        print(f"{name:<34}" + "".join(f"{c:>14}" for c in cells))
-    ratios = np.array([ob / tb for _, (_, _, ob, tb) in rows])
-    print(
-        f"fwd+bwd ratio: geometric mean {np.exp(np.log(ratios).mean()):.2f}, "
-        f"worst {ratios.max():.2f}  (times in ms, median)"
-    )
-
-
-def keep_freed_memory():
-    """glibc: serve blocks up to 32 MiB from the heap, and never trim it back to the OS."""
-    libc = ctypes.CDLL("libc.so.6")
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    libc.mallopt(m_mmap_threshold, 32 * 2**20)
-    libc.mallopt(m_trim_threshold, 2**30)
+    print("(times in ms; ratio = scratchgen / torch)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="torch's threads (2)")
     parser.add_argument(
         "--profile",
         type=int,
@@ -144,17 +138,10 @@ def main():
         metavar="LAYER",
         help="cProfile scratchgen's fwd+bwd of this layer (index) instead",
     )
-    parser.add_argument(
-        "--keep-freed-memory",
-        action="store_true",
-        help="tune glibc malloc first (see the module docstring)",
-    )
     args = parser.parse_args()
-    if args.keep_freed_memory:
-        keep_freed_memory()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     if args.profile is not None:
         step = layer_steps(torch, LAYERS[args.profile], rng)[2]

@@ -41,26 +41,16 @@ def pairs(low, high):
 @st.composite
 def conv_geometry(draw):
     """(N, C_in, C_out, (H, W), kernel, stride, padding, dilation) whose kernel fits, small."""
-    kernel, stride, padding, dilation = (
-        draw(pairs(1, 3)),
-        draw(pairs(1, 3)),
-        draw(pairs(0, 2)),
-        draw(pairs(1, 2)),
-    )
+    kernel = draw(pairs(1, 3))
+    stride = draw(pairs(1, 3))
+    padding = draw(pairs(0, 2))
+    dilation = draw(pairs(1, 2))
     hw = tuple(
         draw(st.integers(max(1, dilation[k] * (kernel[k] - 1) + 1 - 2 * padding[k]), 7))
         for k in range(2)
     )
-    return (
-        draw(st.integers(1, 2)),
-        draw(st.integers(1, 3)),
-        draw(st.integers(1, 3)),
-        hw,
-        kernel,
-        stride,
-        padding,
-        dilation,
-    )
+    n, c_in, c_out = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return n, c_in, c_out, hw, kernel, stride, padding, dilation
 
 
 @st.composite
@@ -95,12 +85,12 @@ def test_conv2d_gradcheck_and_torch(geometry, with_bias, seed, device):
     geometry=conv_geometry(),
     with_bias=st.booleans(),
     extra=pairs(0, 2),
+    hw=pairs(1, 4),
     seed=st.integers(0, 2**16),
 )
-def test_conv_transpose2d_gradcheck_and_torch(geometry, with_bias, extra, seed, device):
+def test_conv_transpose2d_gradcheck_and_torch(geometry, with_bias, extra, hw, seed, device):
     n, cin, cout, _, kernel, stride, padding, dilation = geometry
     output_padding = tuple(min(e, s - 1) for e, s in zip(extra, stride))
-    hw = (1 + seed % 4, 1 + (seed // 4) % 4)
     out_hw = [
         (hw[k] - 1) * stride[k]
         - 2 * padding[k]
@@ -458,6 +448,10 @@ def _t(*shape, device="cpu"):
         (lambda: avg_pool2d(_t(1, 3, 2, 2), 3), r"avg_pool2d: expected the kernel"),
         (lambda: avg_pool2d(_t(3, 8, 8), 2), r"avg_pool2d: expected a 4-D input"),
         (lambda: max_pool2d(_t(1, 3, 8, 8), 0), r"max_pool2d: expected kernel_size >= 1"),
+        (
+            lambda: adaptive_avg_pool2d(_t(1, 3, 8, 8), (2, 2, 2)),
+            r"adaptive_avg_pool2d: expected output_size to be an int or a pair",
+        ),
         (
             lambda: adaptive_avg_pool2d(_t(1, 3, 8, 8), 0),
             r"adaptive_avg_pool2d: expected output_size >= 1",

@@ -28,6 +28,11 @@ The three GEMMs are the bulk of the time; im2col, col2im and layout copies the r
 
 conv_transpose2d is the input-gradient of conv2d: conv_transpose2d(x, w) = col2im(x @ w).
 That makes the two ops each other's gradient, so double backward needs no new maths.
+(output_padding must be < stride; torch also allows it < dilation.)
+
+Pooling walks the kh*kw kernel offsets, each a strided slice of the padded input: a running
+max or sum forward, the matching slice-adds backward. pad builds the padded array and
+fills or mirrors the border; reflect's gradient folds the mirrored border back.
 """
 
 from scratchgen import backend
@@ -55,6 +60,7 @@ def _pair(value, name, op_name, minimum):
 
 
 def _check_4d(x, op_name, name="input"):
+    """Raise a ValueError naming op_name unless x is 4-D (N, C, H, W)."""
     if x.ndim != 4:
         raise ValueError(f"{op_name}: expected a 4-D {name} (N, C, H, W), got shape {x.shape}")
 
@@ -92,6 +98,7 @@ def _output_size(size, kernel, stride, padding, dilation, op_name):
 
 
 def _output_hw(hw, kernel, stride, padding, dilation, op_name):
+    """(OH, OW): _output_size along the height and the width."""
     return tuple(
         _output_size(hw[k], kernel[k], stride[k], padding[k], dilation[k], op_name)
         for k in range(2)
@@ -593,6 +600,10 @@ def adaptive_avg_pool2d(input, output_size):
     """
     _check_4d(input, "adaptive_avg_pool2d")
     sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(sizes) != 2:
+        raise ValueError(
+            f"adaptive_avg_pool2d: expected output_size to be an int or a pair, got {output_size!r}"
+        )
     sizes = tuple(input.shape[2 + k] if s is None else s for k, s in enumerate(sizes))
     _pair(sizes, "output_size", "adaptive_avg_pool2d", 1)
     (n, c, h, w), (oh, ow) = input.shape, sizes
@@ -618,6 +629,7 @@ def _cut(axis, start=None, stop=None):
 
 
 def _flip(x, axis):
+    """x reversed along one axis of a 4-D array (a view)."""
     index = [slice(None)] * 4
     index[axis] = slice(None, None, -1)
     return x[tuple(index)]
