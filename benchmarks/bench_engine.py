@@ -18,16 +18,8 @@ from benchmarks.common import machine, median_ms, print_table, torch_or_none
 CHAIN_LENGTH = 1000
 
 
-def chain_sg(x):
-    y = x
-    for _ in range(CHAIN_LENGTH // 2):
-        y = y * 1.0001
-        y = y + 0.0001
-    y.sum().backward()
-    x.grad = None
-
-
-def chain_torch(x):
+def chain(x):
+    """Works for both libraries: CHAIN_LENGTH tiny ops forward, then backward."""
     y = x
     for _ in range(CHAIN_LENGTH // 2):
         y = y * 1.0001
@@ -63,15 +55,18 @@ def run(repeats):
     rows = []
 
     x_np = rng.standard_normal((16, 16)).astype(np.float32)
-    ours = median_ms(lambda: chain_sg(sg.tensor(x_np, requires_grad=True)), repeats)
+    ours = median_ms(lambda: chain(sg.tensor(x_np, requires_grad=True)), repeats)
     theirs = None
     if torch is not None:
-        theirs = median_ms(
-            lambda: chain_torch(torch.tensor(x_np, requires_grad=True)), repeats
-        )
+        theirs = median_ms(lambda: chain(torch.tensor(x_np, requires_grad=True)), repeats)
     rows.append(_row(f"{CHAIN_LENGTH}-op elementwise chain, fwd+bwd", ours, theirs))
-    rows.append(_row("  per op (us)", ours * 1e3 / CHAIN_LENGTH,
-                     theirs * 1e3 / CHAIN_LENGTH if theirs else None))
+    rows.append(
+        _row(
+            "  per op (us)",
+            ours * 1e3 / CHAIN_LENGTH,
+            theirs * 1e3 / CHAIN_LENGTH if theirs else None,
+        )
+    )
 
     params_np = mlp_params(rng)
     batch = rng.standard_normal((128, 512)).astype(np.float32)

@@ -54,8 +54,16 @@ def _resident_mib():
 
 
 def measure(library, model, repeats):
-    command = [sys.executable, "-m", "benchmarks.bench_models", "--worker", library, model,
-               "--repeats", str(repeats)]
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.bench_models",
+        "--worker",
+        library,
+        model,
+        "--repeats",
+        str(repeats),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -94,13 +102,30 @@ def main(argv=None):
         theirs = measure("torch", model, args.repeats) if has_torch else None
         if theirs:
             rows.append((model, ours, theirs))
-            table.append((model, ours["ms"], theirs["ms"], f"{ours['ms'] / theirs['ms']:.2f}",
-                          f"{ours['peak_mib']:.0f}", f"{theirs['peak_mib']:.0f}"))
+            table.append(
+                (
+                    model,
+                    ours["ms"],
+                    theirs["ms"],
+                    f"{ours['ms'] / theirs['ms']:.2f}",
+                    f"{ours['peak_mib']:.0f}",
+                    f"{theirs['peak_mib']:.0f}",
+                )
+            )
         else:
             table.append((model, ours["ms"], "n/a", "n/a", f"{ours['peak_mib']:.0f}", "n/a"))
-    print_table(f"Training step ({machine()}, torch threads: 2)", table,
-                columns=("model", "scratchgen ms", "torch ms", "ratio",
-                         "scratchgen step MiB", "torch step MiB"))
+    print_table(
+        f"Training step ({machine()}, torch threads: 2)",
+        table,
+        columns=(
+            "model",
+            "scratchgen ms",
+            "torch ms",
+            "ratio",
+            "scratchgen step MiB",
+            "torch step MiB",
+        ),
+    )
     if args.plot and rows:
         plot(rows, args.plot)
         print(f"\nplot saved to {args.plot}")

@@ -25,8 +25,10 @@ def machine():
     """One line naming the machine, for the table's caption."""
     import os
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"python {platform.python_version()}, numpy {np.__version__}")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, numpy {np.__version__}"
+    )
 
 
 def print_table(title, rows, columns=("case", "scratchgen ms", "torch ms", "ratio")):

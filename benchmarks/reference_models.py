@@ -11,15 +11,24 @@ def dcgan(lib):
     """DCGAN generator and discriminator (28x28, latent 64)."""
     nn = lib.nn
     generator = nn.Sequential(
-        nn.Linear(64, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(),
+        nn.Linear(64, 128 * 7 * 7),
+        nn.BatchNorm1d(128 * 7 * 7),
+        nn.ReLU(),
         nn.Unflatten(1, (128, 7, 7)),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh(),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, 2, 1),
+        nn.Tanh(),
     )
     discriminator = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(64, 128, 4, 2, 1), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1),
+        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 128, 4, 2, 1),
+        nn.BatchNorm2d(128),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        nn.Linear(128 * 7 * 7, 1),
     )
     return generator, discriminator
 
@@ -35,8 +44,9 @@ def dcgan_trainer(lib, batch=64):
 
     def step():
         fake = generator(lib.randn(batch, 64))
-        d_loss = F.binary_cross_entropy_with_logits(discriminator(real), ones) + \
-            F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros)
+        d_loss = F.binary_cross_entropy_with_logits(
+            discriminator(real), ones
+        ) + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros)
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
@@ -52,12 +62,20 @@ def conv_vae(lib, latent=16):
     """The conv VAE: encoder to (mu, logvar), decoder to logits."""
     nn = lib.nn
     encoder = nn.Sequential(
-        nn.Conv2d(1, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(3136, 2 * latent),
+        nn.Conv2d(1, 32, 3, 2, 1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, 2, 1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3136, 2 * latent),
     )
     decoder = nn.Sequential(
-        nn.Linear(latent, 3136), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
-        nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(), nn.ConvTranspose2d(32, 1, 4, 2, 1),
+        nn.Linear(latent, 3136),
+        nn.ReLU(),
+        nn.Unflatten(1, (64, 7, 7)),
+        nn.ConvTranspose2d(64, 32, 4, 2, 1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, 1, 4, 2, 1),
     )
     return encoder, decoder
 
@@ -88,15 +106,19 @@ def vae_trainer(lib, batch=128, latent=16):
 def clip_text_encoder(lib, vocab=32, length=8, width=64):
     """Embedding + learned positions, 2 pre-LN transformer layers, LayerNorm, projection."""
     nn = lib.nn
-    modules = nn.ModuleList([
-        nn.Embedding(vocab, width),
-        nn.TransformerEncoderLayer(width, 4, dim_feedforward=128, dropout=0.0,
-                                   batch_first=True, norm_first=True),
-        nn.TransformerEncoderLayer(width, 4, dim_feedforward=128, dropout=0.0,
-                                   batch_first=True, norm_first=True),
-        nn.LayerNorm(width),
-        nn.Linear(width, width, bias=False),
-    ])
+    modules = nn.ModuleList(
+        [
+            nn.Embedding(vocab, width),
+            nn.TransformerEncoderLayer(
+                width, 4, dim_feedforward=128, dropout=0.0, batch_first=True, norm_first=True
+            ),
+            nn.TransformerEncoderLayer(
+                width, 4, dim_feedforward=128, dropout=0.0, batch_first=True, norm_first=True
+            ),
+            nn.LayerNorm(width),
+            nn.Linear(width, width, bias=False),
+        ]
+    )
     positions = nn.Parameter(lib.randn(1, length, width) * 0.02)
     return modules, positions
 
@@ -104,9 +126,7 @@ def clip_text_encoder(lib, vocab=32, length=8, width=64):
 def clip_text_trainer(lib, batch=256, vocab=32, length=8, width=64):
     """One step of the text tower against fixed image embeddings (symmetric InfoNCE)."""
     F = lib.nn.functional
-    (embed, layer1, layer2, norm, project), positions = clip_text_encoder(
-        lib, vocab, length, width
-    )
+    (embed, layer1, layer2, norm, project), positions = clip_text_encoder(lib, vocab, length, width)
     params = [positions]
     for module in (embed, layer1, layer2, norm, project):
         params += list(module.parameters())

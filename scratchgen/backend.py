@@ -14,6 +14,7 @@ try:  # CuPy is optional: the "gpu" extra installs it.
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
+
 def _keep_freed_memory_for_reuse():
     """Ask glibc's malloc to keep freed blocks instead of returning them to the system.
 
@@ -74,9 +75,7 @@ def parse_device(device):
         return "cpu"
     name = str(device).lower()
     if name not in _DEVICE_ALIASES:
-        raise ValueError(
-            f"device: expected one of 'cpu', 'cuda' (alias 'gpu'), got {device!r}"
-        )
+        raise ValueError(f"device: expected one of 'cpu', 'cuda' (alias 'gpu'), got {device!r}")
     name = _DEVICE_ALIASES[name]
     if name == "cuda" and not cuda_available():
         reason = "CuPy is not installed" if cupy is None else "CuPy finds no GPU"
@@ -100,7 +99,7 @@ def get_array_module(array):
 
 
 def device_of(array):
-    """"cuda" for a CuPy array, "cpu" for anything else."""
+    """ "cuda" for a CuPy array, "cpu" for anything else."""
     return "cuda" if get_array_module(array) is not numpy else "cpu"
 
 
@@ -155,20 +154,58 @@ def erf(array):
         import cupyx.scipy.special
 
         return cupyx.scipy.special.erf(array)
-    a = (1.85777706184603153e-1, 3.16112374387056560e00, 1.13864154151050156e02,
-         3.77485237685302021e02, 3.20937758913846947e03)
-    b = (1.0, 2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
-         2.84423683343917062e03)
-    c = (2.15311535474403846e-8, 5.64188496988670089e-1, 8.88314979438837594e00,
-         6.61191906371416295e01, 2.98635138197400131e02, 8.81952221241769090e02,
-         1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03)
-    d = (1.0, 1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
-         1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
-         3.43936767414372164e03, 1.23033935480374942e03)
-    p = (1.63153871373020978e-2, 3.05326634961232344e-1, 3.60344899949804439e-1,
-         1.25781726111229246e-1, 1.60837851487422766e-2, 6.58749161529837803e-4)
-    q = (1.0, 2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
-         6.05183413124413191e-2, 2.33520497626869185e-3)
+    a = (
+        1.85777706184603153e-1,
+        3.16112374387056560e00,
+        1.13864154151050156e02,
+        3.77485237685302021e02,
+        3.20937758913846947e03,
+    )
+    b = (
+        1.0,
+        2.36012909523441209e01,
+        2.44024637934444173e02,
+        1.28261652607737228e03,
+        2.84423683343917062e03,
+    )
+    c = (
+        2.15311535474403846e-8,
+        5.64188496988670089e-1,
+        8.88314979438837594e00,
+        6.61191906371416295e01,
+        2.98635138197400131e02,
+        8.81952221241769090e02,
+        1.71204761263407058e03,
+        2.05107837782607147e03,
+        1.23033935479799725e03,
+    )
+    d = (
+        1.0,
+        1.57449261107098347e01,
+        1.17693950891312499e02,
+        5.37181101862009858e02,
+        1.62138957456669019e03,
+        3.29079923573345963e03,
+        4.36261909014324716e03,
+        3.43936767414372164e03,
+        1.23033935480374942e03,
+    )
+    p = (
+        1.63153871373020978e-2,
+        3.05326634961232344e-1,
+        3.60344899949804439e-1,
+        1.25781726111229246e-1,
+        1.60837851487422766e-2,
+        6.58749161529837803e-4,
+    )
+    q = (
+        1.0,
+        2.56852019228982242e00,
+        1.87295284992346047e00,
+        5.27905102951428412e-1,
+        6.05183413124413191e-2,
+        2.33520497626869185e-3,
+    )
 
     def polynomial(coefficients, t):  # Horner's rule, in place on one new array
         value = t * coefficients[0]

@@ -53,8 +53,10 @@ def check_gradients(x, y, params):
     start = time.perf_counter()
     sg.gradcheck(lambda *ps: mse(network(x64, *ps), y64), params64)
     n = sum(p.numel() for p in params64)
-    print(f"gradcheck: backward matches central differences on all {n} parameters "
-          f"({time.perf_counter() - start:.2f} s)")
+    print(
+        f"gradcheck: backward matches central differences on all {n} parameters "
+        f"({time.perf_counter() - start:.2f} s)"
+    )
 
 
 def fit(x, y, params, steps, lr=0.05, momentum=0.9):

@@ -59,8 +59,9 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exce
     def first_derivative(*xs):
         with enable_grad():  # the numerical pass runs under no_grad; this needs a graph
             outputs = _as_tuple(fn(*xs))
-            grads = grad(outputs, [xs[i] for i in checked], upstream, create_graph=True,
-                         allow_unused=True)
+            grads = grad(
+                outputs, [xs[i] for i in checked], upstream, create_graph=True, allow_unused=True
+            )
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(first_derivative, inputs, eps, atol, rtol, seed, raise_exception)

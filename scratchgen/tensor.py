@@ -512,8 +512,9 @@ def run_backward(roots, root_grads, retain_graph=None, create_graph=False):
             leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(
+    outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False
+):
     """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
 
     Like ``torch.autograd.grad``: with ``create_graph=True`` the returned gradients are

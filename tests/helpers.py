@@ -58,8 +58,7 @@ def check_gradient(sg_fn, arrays, device, **tolerances):
     assert sg.gradcheck(sg_fn, inputs, **tolerances)
 
 
-def check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float64, seed=0,
-                        grad=True):
+def check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float64, seed=0, grad=True):
     """Outputs and input gradients of sg_fn equal torch_fn's on the same inputs."""
     if torch is None:
         pytest.skip("torch is not installed")
@@ -79,8 +78,7 @@ def check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float64, seed=
     if not pairs:
         return
     upstream = [rng.standard_normal(r.shape).astype(dtype) for _, r in pairs]
-    sg.autograd.backward([m for m, _ in pairs],
-                         [sg.tensor(u, device=device) for u in upstream])
+    sg.autograd.backward([m for m, _ in pairs], [sg.tensor(u, device=device) for u in upstream])
     torch.autograd.backward([r for _, r in pairs], [torch.from_numpy(u) for u in upstream])
     for i, (mine, ref) in enumerate(zip(ours, theirs)):
         if not ref.requires_grad:
@@ -89,8 +87,9 @@ def check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float64, seed=
             assert mine.grad is None or np.allclose(mine.grad.numpy(), 0)
             continue
         assert mine.grad is not None, f"input {i} got no gradient"
-        np.testing.assert_allclose(mine.grad.numpy(), ref.grad.numpy(), **tol,
-                                   err_msg=f"gradient of input {i}")
+        np.testing.assert_allclose(
+            mine.grad.numpy(), ref.grad.numpy(), **tol, err_msg=f"gradient of input {i}"
+        )
 
 
 def check_op(sg_fn, torch_fn, arrays, device, **gradcheck_tolerances):

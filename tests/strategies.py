@@ -7,15 +7,19 @@ from hypothesis.extra import numpy as hnp
 
 def shapes(min_dims=0, max_dims=4, min_side=1, max_side=4):
     """Array shapes, size-1 axes included."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                            max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
 @st.composite
 def broadcastable_pair(draw, max_dims=4, max_side=4):
     """Two shapes that broadcast against each other (either may be the smaller)."""
-    shapes_ = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0,
-                                                     max_dims=max_dims, max_side=max_side))
+    shapes_ = draw(
+        hnp.mutually_broadcastable_shapes(
+            num_shapes=2, min_dims=0, max_dims=max_dims, max_side=max_side
+        )
+    )
     return shapes_.input_shapes
 
 
