@@ -8,17 +8,21 @@ from scratchgen.nn import functional as F
 from scratchgen.nn.module import Module
 
 
-class MaxPool2d(Module):
-    """The maximum of each window: (N, C, H, W) -> (N, C, H', W').
-
-    Its repr shows torch's fixed settings dilation=1, ceil_mode=False too.
-    """
+class _Pool2d(Module):
+    """What the window poolings share: kernel_size, stride (default: the kernel), padding."""
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+
+
+class MaxPool2d(_Pool2d):
+    """The maximum of each window: (N, C, H, W) -> (N, C, H', W').
+
+    Its repr shows torch's fixed settings dilation=1, ceil_mode=False too.
+    """
 
     def forward(self, x):
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding)
@@ -30,14 +34,8 @@ class MaxPool2d(Module):
         )
 
 
-class AvgPool2d(Module):
+class AvgPool2d(_Pool2d):
     """The mean of each window (zero padding counts in the mean, as torch's default)."""
-
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
