@@ -576,9 +576,9 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
             function = heapq.heappop(queue)[2]
             # Hold the outputs while backward runs: it may read them (exp, tanh, ...).
             outputs = [ref() for ref in function.outputs]
+            # A node is queued only once an output got a gradient; its other outputs
+            # may have none (unused, or dropped): they count as zeros.
             grads_out = [take_grad(y) for y in outputs]
-            if all(g is None for g in grads_out):
-                continue
             grads_out = [_zeros_if_none(g, function, i) for i, g in enumerate(grads_out)]
             grads_in = function.backward(*grads_out)
             if not isinstance(grads_in, tuple):
