@@ -1,0 +1,54 @@
+"""Data: the embedded MNIST subset, synthetic paired / unpaired / captioned sets, DataLoader.
+
+    from scratchgen.data import DataLoader, mnist
+    loader = DataLoader(mnist("train"), batch_size=64, shuffle=True)
+    for epoch in range(3):
+        loader.set_epoch(epoch)
+        for batch in loader:        # {"image": Tensor (64, 1, 28, 28), "label": Tensor (64,)}
+            ...
+
+Numpy is used freely here: data sets are numpy arrays; the DataLoader turns each batch
+into Tensors on the chosen device. Origin and licence of the digits: DATA_LICENSE.md.
+"""
+
+from scratchgen.data.captions import (
+    Tokenizer,
+    all_captions,
+    captioned_digits,
+    class_prompts,
+    ink_mass,
+    make_caption,
+    parse_caption,
+    slant,
+)
+from scratchgen.data.dataset import ArrayDataset
+from scratchgen.data.loader import DataLoader
+from scratchgen.data.mnist import mnist, read_idx, stratified_split
+from scratchgen.data.synthetic import (
+    digits2ink,
+    edges2digits,
+    holed_digits,
+    ink_style,
+    morphological_gradient,
+)
+
+__all__ = [
+    "ArrayDataset",
+    "DataLoader",
+    "Tokenizer",
+    "all_captions",
+    "captioned_digits",
+    "class_prompts",
+    "digits2ink",
+    "edges2digits",
+    "holed_digits",
+    "ink_mass",
+    "ink_style",
+    "make_caption",
+    "mnist",
+    "morphological_gradient",
+    "parse_caption",
+    "read_idx",
+    "slant",
+    "stratified_split",
+]
