@@ -88,6 +88,10 @@ double = float64
 
 __version__ = "0.1.0"
 
+# The layers above the engine (they import the names above, so they come last).
+from scratchgen import data, losses, metrics, models, viz  # noqa: E402
+from scratchgen.backend import get_rng_state, set_rng_state  # noqa: E402
+
 __all__ = [
     "Function",
     "GradcheckError",
@@ -105,6 +109,7 @@ __all__ = [
     "cat",
     "clamp",
     "cuda",
+    "data",
     "double",
     "empty",
     "empty_like",
@@ -119,6 +124,7 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "get_rng_state",
     "gradcheck",
     "gradgradcheck",
     "int32",
@@ -127,9 +133,12 @@ __all__ = [
     "linspace",
     "log",
     "long",
+    "losses",
     "manual_seed",
     "matmul",
     "max",
+    "metrics",
+    "models",
     "maximum",
     "mean",
     "min",
@@ -148,6 +157,7 @@ __all__ = [
     "randperm",
     "reshape",
     "set_grad_enabled",
+    "set_rng_state",
     "sigmoid",
     "sqrt",
     "squeeze",
@@ -160,6 +170,7 @@ __all__ = [
     "uint8",
     "unsqueeze",
     "var",
+    "viz",
     "where",
     "zeros",
     "zeros_like",

@@ -276,6 +276,20 @@ def manual_seed(seed):
         _generators["cuda"] = _new_generator("cuda", seed)
 
 
+def get_rng_state():
+    """The CPU generator's state, a dict of ints, to store in a checkpoint.
+
+    Together with ``set_rng_state`` it makes a resumed run draw the same random numbers
+    (dropout masks, noise) as an uninterrupted one.
+    """
+    return generator("cpu").bit_generator.state
+
+
+def set_rng_state(state):
+    """Restore the CPU generator's state saved by ``get_rng_state``."""
+    generator("cpu").bit_generator.state = state
+
+
 def _new_generator(device, seed):
     if device == "cuda":
         return cupy.random.default_rng(seed)

@@ -1,8 +1,171 @@
-"""The ``scratchgen`` command (also ``python -m scratchgen``)."""
+"""The ``scratchgen`` command (also ``python -m scratchgen``).
+
+scratchgen train classifier            train a model family, progress bar, run folder
+scratchgen sample runs/vae --n 64 --out vae.png
+scratchgen eval runs/classifier        the family's metrics, also in RUN/metrics.json
+scratchgen info | gradcheck | bench | demo
+"""
 
 import argparse
+import json
+import os
 import platform
+import subprocess
 import sys
+
+import numpy
+
+
+class CommandError(Exception):
+    """A user error (a missing folder, a bad option): printed as one line, exit code 2."""
+
+
+# -- train ----------------------------------------------------------------------------------
+def cmd_train(args):
+    import scratchgen as sg
+    from scratchgen import models
+    from scratchgen.train import Trainer
+
+    if args.resume and not args.out:
+        raise CommandError("train: --resume needs --out RUN, the run folder to continue")
+    out = args.out or next_run_dir(args.model)
+    sg.manual_seed(args.seed)
+    config = parse_settings(args.set)
+    if args.lr is not None:
+        config["lr"] = args.lr
+    if args.resume:
+        run_config = read_run_config(out)
+        if run_config["model"] != args.model:
+            raise CommandError(f"train: {out!r} holds a {run_config['model']!r} run")
+        config = run_config["config"]
+    try:
+        model = models.build(args.model, **config).to(args.device)
+    except ValueError as error:
+        raise CommandError(f"train: {error}") from None
+    print(f"run folder: {out}")
+    trainer = Trainer(
+        model,
+        out,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        steps=args.steps,
+        resume=args.resume,
+        progress=not args.no_progress,
+    )
+    trainer.fit()
+    if trainer.finished():
+        print(f"done: scratchgen eval {out}")
+
+
+def parse_settings(settings):
+    """["beta=0.5", "exclude=3"] -> {"beta": 0.5, "exclude": 3} (JSON values, else strings)."""
+    config = {}
+    for setting in settings or []:
+        key, equals, text = setting.partition("=")
+        if not equals or not key:
+            raise CommandError(f"train: --set expects KEY=VALUE, got {setting!r}")
+        try:
+            config[key] = json.loads(text)
+        except json.JSONDecodeError:
+            config[key] = text
+    return config
+
+
+def next_run_dir(model_name):
+    """runs/NAME, or runs/NAME-2, -3 ... when that folder already holds a run."""
+    candidate, number = os.path.join("runs", model_name), 1
+    while os.path.exists(os.path.join(candidate, "config.json")):
+        number += 1
+        candidate = os.path.join("runs", f"{model_name}-{number}")
+    return candidate
+
+
+def read_run_config(run_dir):
+    path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(path):
+        raise CommandError(f"no run in {run_dir!r} (no config.json)")
+    with open(path) as file:
+        return json.load(file)
+
+
+def load_run(run_dir, device):
+    from scratchgen import models
+
+    read_run_config(run_dir)
+    try:
+        return models.load(run_dir, device=device)
+    except FileNotFoundError as error:
+        raise CommandError(str(error)) from None
+
+
+# -- sample and eval ------------------------------------------------------------------------
+def cmd_sample(args):
+    from scratchgen.viz import image_grid
+
+    model = load_run(args.run, args.device)
+    if not model.generative:
+        raise CommandError(f"sample: model {model.name!r} is not generative; it has no samples")
+    labels = None if args.labels is None else numpy.resize(numpy.array(args.labels), args.n)
+    images = model.sample(args.n, labels=labels)
+    png_path = args.out if args.out.endswith(".png") else args.out + ".png"
+    arrays = {"images": images.astype(numpy.float32)}
+    if labels is not None:
+        arrays["labels"] = labels.astype(numpy.int64)
+    numpy.savez(png_path[: -len(".png")] + ".npz", **arrays)
+    image_grid(images, png_path)
+    print(f"wrote {png_path} and {png_path[: -len('.png')]}.npz")
+
+
+def cmd_eval(args):
+    model = load_run(args.run, args.device)
+    metrics = model.evaluate()
+    for name, value in metrics.items():
+        print(f"{name:>24}: {format_metric(value)}")
+    path = os.path.join(args.run, "metrics.json")
+    with open(path, "w") as file:
+        json.dump(metrics, file, indent=2)
+    print(f"wrote {path}")
+
+
+def format_metric(value):
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_metric(item) for item in value) + "]"
+    return str(value)
+
+
+# -- study aids and tools -------------------------------------------------------------------
+def cmd_gradcheck(args):
+    from scratchgen import opcheck
+
+    try:
+        rows = opcheck.run(names=args.op, device=args.device)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    print(opcheck.format_table(rows))
+    return 0 if all(row.passed for row in rows) else 1
+
+
+def cmd_bench(args):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not os.path.isdir(os.path.join(root, "benchmarks")):
+        raise CommandError(
+            "bench: the benchmarks/ folder comes with the source checkout; "
+            "clone the repository and install it with `pip install -e .`"
+        )
+    suites = ["engine", "conv", "models"] if args.suite == "all" else [args.suite]
+    for suite in suites:
+        command = [
+            sys.executable,
+            "-m",
+            f"benchmarks.bench_{suite}",
+            "--repeats",
+            str(args.repeats),
+        ]
+        print("$ " + " ".join(command[1:]), flush=True)
+        subprocess.run(command, cwd=root, check=True)
 
 
 def cmd_demo(args):
@@ -12,10 +175,8 @@ def cmd_demo(args):
 
 
 def cmd_info(args):
-    import numpy
-
     import scratchgen as sg
-    from scratchgen import backend
+    from scratchgen import backend, models
 
     print(f"scratchgen {sg.__version__}")
     print(f"python {platform.python_version()}, numpy {numpy.__version__}")
@@ -24,30 +185,82 @@ def cmd_info(args):
     else:
         print(f"cupy: {backend.cupy.__version__}")
     print(f"cuda available: {sg.cuda.is_available()} ({sg.cuda.device_count()} GPU(s))")
+    print(f"models: {', '.join(models.names())}")
 
 
+# -- the parser -----------------------------------------------------------------------------
 def build_parser():
+    from scratchgen import models
+
     parser = argparse.ArgumentParser(
         prog="scratchgen", description="Generative models built from scratch on NumPy/CuPy."
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
+    train = commands.add_parser("train", help="train a model family; writes a run folder")
+    train.add_argument("model", choices=models.names(), help="the model family")
+    train.add_argument("--epochs", type=int, help="epochs (default: the family's)")
+    train.add_argument("--batch-size", type=int, help="batch size (default: the family's)")
+    train.add_argument("--lr", type=float, help="learning rate (default: the family's)")
+    train.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run folder (default runs/MODEL, numbered if taken)")
+    train.add_argument("--steps", type=int, help="stop after this many steps (a quick try)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a model setting, e.g. --set beta=0.5 --set exclude=3 (see the model's class)",
+    )
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=cmd_train)
+
+    sample = commands.add_parser("sample", help="draw samples from a trained generative run")
+    sample.add_argument("run", help="the run folder")
+    sample.add_argument("--n", type=int, default=64, help="number of samples (64)")
+    sample.add_argument("--labels", type=int, nargs="+", help="classes, repeated to fill --n")
+    sample.add_argument("--out", default="samples.png", help="PNG grid; an .npz goes beside it")
+    sample.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    sample.set_defaults(handler=cmd_sample)
+
+    evaluate = commands.add_parser("eval", help="the metrics of a run (RUN/metrics.json)")
+    evaluate.add_argument("run", help="the run folder")
+    evaluate.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    evaluate.set_defaults(handler=cmd_eval)
+
+    info = commands.add_parser("info", help="version, backends, whether a GPU is usable")
+    info.set_defaults(handler=cmd_info)
+
+    gradcheck = commands.add_parser("gradcheck", help="gradient-check every op and loss")
+    gradcheck.add_argument("--op", nargs="+", help="only these ops (default: all)")
+    gradcheck.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    gradcheck.set_defaults(handler=cmd_gradcheck)
+
+    bench = commands.add_parser("bench", help="run the benchmarks against PyTorch")
+    bench.add_argument(
+        "suite", nargs="?", default="all", choices=["all", "engine", "conv", "models"]
+    )
+    bench.add_argument("--repeats", type=int, default=10)
+    bench.set_defaults(handler=cmd_bench)
+
     demo = commands.add_parser("demo", help="fit a small network with the engine, gradcheck shown")
     demo.add_argument("--steps", type=int, default=2000, help="gradient steps (default 2000)")
     demo.add_argument("--out", default="demo_fit.png", help="where to save the picture")
     demo.add_argument("--seed", type=int, default=0)
-    demo.set_defaults(run=cmd_demo)
-
-    info = commands.add_parser("info", help="version, backends, whether a GPU is usable")
-    info.set_defaults(run=cmd_info)
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 
 def main(argv=None):
+    from scratchgen.train import TrainingDiverged
+
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.handler(args) or 0
+    except (CommandError, TrainingDiverged, FileExistsError) as error:
+        print(f"scratchgen {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0

@@ -1,0 +1,24 @@
+"""The model families: each trains with ``train_step`` under the one Trainer.
+
+model = sg.models.build("classifier")
+model = sg.models.load("runs/classifier")     # a trained run, in eval mode
+"""
+
+from scratchgen.models.autoencoder import ConvDenoisingAutoEncoder, MLPAutoEncoder
+from scratchgen.models.base import TrainableModel, build, family, load, names, register
+from scratchgen.models.classifier import Classifier, reference_classifier
+from scratchgen.models.vae import VAE
+
+__all__ = [
+    "Classifier",
+    "ConvDenoisingAutoEncoder",
+    "MLPAutoEncoder",
+    "TrainableModel",
+    "VAE",
+    "build",
+    "family",
+    "load",
+    "names",
+    "reference_classifier",
+    "register",
+]

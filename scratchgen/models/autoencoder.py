@@ -1,0 +1,226 @@
+"""Autoencoders: the MLP autoencoder and the conv (denoising) autoencoder of DESIGN.md.
+
+An autoencoder squeezes a digit x through a small code z = encode(x) and rebuilds it,
+logits = decode(z); the loss is the Bernoulli reconstruction -log p(x|z), the pixel-wise
+BCE of sigmoid(logits) against x summed over the 784 pixels (nats per digit).
+
+A denoising autoencoder sees a corrupted digit, x~ = clip(x + sigma eps, 0, 1), and is
+scored against the clean x: to undo the noise it has to learn what digits look like.
+
+    MLP AE  ("ae"):  784-512-256-32 / 32-256-512-784, ReLU
+    conv AE ("dae"): Conv(1,32,3,s2,p1) ReLU Conv(32,64,3,s2,p1) ReLU Linear(3136,32)
+                     Linear(32,3136) ReLU ConvT(64,32,4,2,1) ReLU ConvT(32,1,4,2,1)
+"""
+
+import numpy
+
+import scratchgen as sg
+from scratchgen import losses, metrics, nn, optim, viz
+from scratchgen.data import mnist
+from scratchgen.models.base import TrainableModel, register
+
+SHOWN = 8  # test digits shown in the per-epoch pictures
+
+
+def conv_encoder(code_size):
+    """(N,1,28,28) -> (N, code_size): two stride-2 convs, 28 -> 14 -> 7, then a Linear."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(3136, code_size),
+    )
+
+
+def conv_decoder(code_size):
+    """(N, code_size) -> (N,1,28,28) logits: a Linear to 64x7x7, two stride-2 ConvTs."""
+    return nn.Sequential(
+        nn.Linear(code_size, 3136),
+        nn.ReLU(),
+        nn.Unflatten(1, (64, 7, 7)),
+        nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1),
+        nn.ReLU(),
+        nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),
+    )
+
+
+def as_images(x, device):
+    """A Tensor of (N,1,28,28) digits on ``device`` from a Tensor or a numpy array."""
+    if isinstance(x, sg.Tensor):
+        return x
+    return sg.tensor(numpy.asarray(x, dtype=numpy.float32), device=device)
+
+
+def add_noise(x, sigma, generator=None):
+    """clip(x + sigma eps, 0, 1), eps ~ N(0, 1): the corruption the DAE learns to undo.
+
+    On a Tensor the noise comes from the device's generator (so a checkpoint's random
+    state covers it); on a numpy array from ``generator`` (fixed test noise).
+    """
+    if isinstance(x, sg.Tensor):
+        return (x + sg.randn_like(x) * sigma).clamp(0.0, 1.0)
+    noise = generator.normal(0.0, sigma, x.shape)
+    return numpy.clip(x + noise, 0.0, 1.0).astype(numpy.float32)
+
+
+def project_2d(points):
+    """The first two principal components of (N, D) points: a 2-D view of a latent space."""
+    centred = points - points.mean(axis=0)
+    _, _, directions = numpy.linalg.svd(centred, full_matrices=False)
+    return centred @ directions[:2].T
+
+
+class AutoEncoderBase(TrainableModel):
+    """encode / decode / reconstruct / loss / train_step shared by the autoencoders."""
+
+    defaults = {"epochs": 30, "batch_size": 128}
+    noise = 0.0  # the DAE's sigma
+
+    def encode(self, x):
+        return self.encoder(as_images(x, self.device))
+
+    def decode(self, z):
+        return self.decoder(z).reshape(-1, 1, 28, 28)
+
+    def code(self, x):
+        """The point of the latent space that stands for x (the VAE: the posterior mean)."""
+        return self.encode(x)
+
+    def reconstruct(self, x):
+        """sigmoid(decode(code(x))) as a numpy array in [0, 1], without a graph."""
+        with sg.no_grad():
+            return self.decode(self.code(x)).sigmoid().numpy()
+
+    def loss(self, x, target=None):
+        """Bernoulli reconstruction of ``target`` (default x) from x, nats per digit."""
+        logits = self.decode(self.encode(x))
+        return losses.bernoulli_reconstruction(logits, x if target is None else target)
+
+    def train_step(self, batch):
+        clean = batch["image"]
+        corrupted = add_noise(clean, self.noise) if self.noise else clean
+        loss = self.loss(corrupted, clean)
+        optimizer = self.optimizers["adam"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item()}
+
+    def training_data(self, split="train"):
+        return mnist(split)
+
+    def shown_digits(self):
+        """A fixed set of test digits (one per class where possible) for the pictures."""
+        return mnist("test").arrays["image"][::100][:SHOWN]
+
+    def snapshot(self, path):
+        digits = self.shown_digits()
+        return viz.before_after({"input": digits, "reconstruction": self.reconstruct(digits)}, path)
+
+    def figures(self, out):
+        """The pictures of a finished run: latent scatter and interpolations (see below)."""
+        test = mnist("test")
+        with sg.no_grad():
+            codes = self.code(test.arrays["image"]).numpy()
+        return [
+            viz.latent_scatter(
+                project_2d(codes),
+                test.arrays["label"],
+                f"{out}/latent_scatter.png",
+                title="test codes, first two principal components",
+            ),
+            self.interpolations(f"{out}/interpolation.png"),
+        ]
+
+    def interpolations(self, path, steps=10):
+        """Decode straight lines between the codes of pairs of test digits (0->1, 2->3 ...)."""
+        test = mnist("test")
+        starts, ends = test.arrays["image"][0:500:100], test.arrays["image"][50:550:100]
+        with sg.no_grad():
+            z_start, z_end = self.code(starts).numpy(), self.code(ends).numpy()
+            rows = []
+            for a, b in zip(z_start, z_end):
+                weights = numpy.linspace(0.0, 1.0, steps, dtype=numpy.float32)[:, None]
+                line = sg.tensor((1 - weights) * a + weights * b, device=self.device)
+                rows.append(self.decode(line).sigmoid().numpy())
+        return viz.interpolation_strip(rows, path, title="latent interpolation")
+
+
+@register("ae")
+class MLPAutoEncoder(AutoEncoderBase):
+    """784-512-256-32 / 32-256-512-784 with ReLU; the decoder returns logits."""
+
+    def __init__(self, lr=1e-3, code_size=32):
+        super().__init__(lr=lr, code_size=code_size)
+        self.encoder = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(784, 512),
+            nn.ReLU(),
+            nn.Linear(512, 256),
+            nn.ReLU(),
+            nn.Linear(256, code_size),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(code_size, 256),
+            nn.ReLU(),
+            nn.Linear(256, 512),
+            nn.ReLU(),
+            nn.Linear(512, 784),
+        )
+        self.optimizers = {"adam": optim.Adam(self.parameters(), lr=lr)}
+
+    def evaluate(self):
+        test = mnist("test").arrays["image"]
+        with sg.no_grad():
+            loss = self.loss(test).item()
+        return {
+            "test_bce_nats": loss,
+            "psnr_reconstruction": metrics.psnr(self.reconstruct(test), test),
+        }
+
+
+@register("dae")
+class ConvDenoisingAutoEncoder(AutoEncoderBase):
+    """The conv autoencoder trained to undo Gaussian noise of std ``noise`` (0 = plain AE)."""
+
+    def __init__(self, lr=1e-3, code_size=32, noise=0.3):
+        super().__init__(lr=lr, code_size=code_size, noise=noise)
+        self.noise = noise
+        self.encoder = conv_encoder(code_size)
+        self.decoder = conv_decoder(code_size)
+        self.optimizers = {"adam": optim.Adam(self.parameters(), lr=lr)}
+
+    def test_noise(self, images):
+        """The fixed noisy test set of the evaluation (seed 0)."""
+        return add_noise(images, self.noise, numpy.random.default_rng(0))
+
+    def snapshot(self, path):
+        digits = self.shown_digits()
+        noisy = self.test_noise(digits)
+        columns = {"clean": digits, "noisy": noisy, "denoised": self.reconstruct(noisy)}
+        return viz.before_after(columns, path)
+
+    def figures(self, out):
+        test = mnist("test").arrays["image"][::60][:16]  # 16 digits across the classes
+        noisy = self.test_noise(test)
+        columns = {"clean": test, "noisy": noisy, "denoised": self.reconstruct(noisy)}
+        return super().figures(out) + [viz.before_after(columns, f"{out}/denoising.png", n=16)]
+
+    def evaluate(self):
+        """PSNR and SSIM of noisy and denoised test digits; the classifier's accuracy on them."""
+        test = mnist("test")
+        clean, labels = test.arrays["image"], test.arrays["label"]
+        noisy = self.test_noise(clean)
+        denoised = self.reconstruct(noisy)
+        return {
+            "noise_sigma": self.noise,
+            "psnr_noisy": metrics.psnr(noisy, clean),
+            "psnr_denoised": metrics.psnr(denoised, clean),
+            "ssim_noisy": metrics.ssim(noisy, clean),
+            "ssim_denoised": metrics.ssim(denoised, clean),
+            "classifier_acc_clean": metrics.conditional_accuracy(clean, labels),
+            "classifier_acc_noisy": metrics.conditional_accuracy(noisy, labels),
+            "classifier_acc_denoised": metrics.conditional_accuracy(denoised, labels),
+        }

@@ -1,0 +1,455 @@
+"""The DCGAN and the conditional GAN of DESIGN.md.
+
+A generator G maps noise z ~ N(0, I) (64 numbers) to a digit; a discriminator D maps a
+digit to a logit, high for "real". They play the GAN game (Goodfellow et al., 2014):
+D learns to tell training digits from G's, G learns to make D call its digits real.
+Each training step (``train_step``) takes one turn of each player:
+
+    1. D step: loss_d = discriminator_loss(D(x), D(G(z)).detach())   (+ R1 penalty)
+    2. G step: loss_g = generator_loss(D(G(z)))   on the SAME fakes G(z) of step 1,
+       scored by the D just updated (as the reference PyTorch loop does: one G forward)
+
+with the losses of scratchgen.losses (non-saturating by default). G ends in tanh, so
+it works in [-1, 1]; real digits in [0, 1] are mapped to 2x - 1 before D sees them, and
+samples are mapped back with (x + 1) / 2.
+
+    G: Linear(64, 6272) BN1d ReLU -> (128,7,7) ConvT(128,64,4,2,1) BN2d ReLU
+       ConvT(64,1,4,2,1) Tanh
+    D: Conv(1,64,4,2,1) LReLU(.2) Conv(64,128,4,2,1) BN2d LReLU(.2) -> h (6272) Linear(6272,1)
+
+The conditional GAN tells both players the digit y: G reads [z, onehot(y)] (74 numbers);
+D reads the image with 10 constant channels onehot(y) stacked on it (Conv(11,64,...)),
+or, with ``projection=True``, the image alone and the logit Linear(h) + <embed(y), h>
+(projection discriminator, Miyato & Koyama, 2018).
+
+Tricks, each a constructor setting (all JSON-able, saved in the run's config):
+- ``ema``: an exponential moving average of G's weights, theta_ema <- d theta_ema +
+  (1 - d) theta after every G step (d warms up as min(ema, (1 + t) / (10 + t)));
+  samples and metrics come from it. The average sits nearer the centre of the
+  oscillation that G's weights make in the game, so its digits are cleaner.
+- ``label_smoothing``: one-sided; D's target for real digits is 1 - s, not 1.
+- ``r1_gamma``: the R1 penalty gamma/2 E ||grad_x D(x)||^2 on real digits (double backprop).
+- ``lr_g`` != ``lr_d``: the two time-scale update rule (TTUR).
+
+Samples are always drawn in eval mode: batch norm then uses its running statistics. In
+training mode, BN normalises over the batch; a batch of a single class has the label's
+contribution to the first layer as its batch mean, BN subtracts it, and the conditioning
+is lost (the conditional accuracy falls to chance).
+"""
+
+from pathlib import Path
+
+import numpy
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+
+import scratchgen as sg
+from scratchgen import backend, losses, metrics, nn, optim, viz
+from scratchgen.data import mnist
+from scratchgen.models.base import TrainableModel, register
+from scratchgen.models.classifier import noisy
+from scratchgen.nn import init
+
+LATENT = 64
+CLASSES = 10
+FEATURES = 128 * 7 * 7  # D's features h, and G's first layer
+EVAL_SAMPLES = 1000
+BATCH = 200  # images generated per forward pass when sampling
+STRIP_FRAMES = 6  # epochs shown in samples_over_epochs.png
+
+
+# ----------------------------------------------------------------------------------
+# the two networks
+# ----------------------------------------------------------------------------------
+
+
+def build_generator(in_features):
+    """(N, in_features) -> (N, 1, 28, 28) in [-1, 1]: 7x7 -> 14x14 -> 28x28."""
+    return nn.Sequential(
+        nn.Linear(in_features, FEATURES),
+        nn.BatchNorm1d(FEATURES),
+        nn.ReLU(),
+        nn.Unflatten(1, (128, 7, 7)),
+        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),
+        nn.Tanh(),
+    )
+
+
+class Discriminator(nn.Module):
+    """(N, C, 28, 28) -> (N, 1) logits through features h = features(x) of size 6272.
+
+    classes = 0: logit = head(h). classes = K > 0 (projection discriminator):
+    logit = head(h) + <embed(y), h>, with embed a learned (K, 6272) table, so the label
+    enters as an inner product with the features rather than as input channels.
+    """
+
+    def __init__(self, in_channels=1, classes=0):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 64, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(64, 128, 4, stride=2, padding=1),
+            nn.BatchNorm2d(128),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(FEATURES, 1)
+        self.embed = nn.Embedding(classes, FEATURES) if classes else None
+
+    def forward(self, x, labels=None):
+        h = self.features(x)
+        logits = self.head(h)
+        if self.embed is not None:
+            logits = logits + (self.embed(labels) * h).sum(1, keepdim=True)
+        return logits
+
+
+def dcgan_init(module):
+    """The DCGAN initialisation (Radford et al., 2016), for ``module.apply``:
+    conv, linear and embedding weights ~ N(0, 0.02^2), batch-norm weights ~ N(1, 0.02^2),
+    biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)):
+        init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        init.normal_(module.weight, 1.0, 0.02)
+    else:
+        return
+    if getattr(module, "bias", None) is not None:
+        init.zeros_(module.bias)
+
+
+def one_hot(labels, dtype):
+    """(N,) int labels Tensor -> (N, 10) one-hot array on the labels' device."""
+    xp = backend.get_array_module(labels.data)
+    return xp.eye(CLASSES, dtype=dtype)[labels.data]
+
+
+def check_settings(name, loss, label_smoothing, ema):
+    """Clear errors for a bad loss kind, label smoothing or EMA decay at construction."""
+    if loss not in losses.GAN_KINDS:
+        raise ValueError(f"{name}: unknown loss {loss!r}; expected one of {losses.GAN_KINDS}")
+    if label_smoothing and loss not in losses.BCE_KINDS:
+        raise ValueError(
+            f"{name}: label_smoothing needs a BCE loss {losses.BCE_KINDS}, not {loss!r}"
+        )
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1), got {label_smoothing}")
+    if not 0.0 <= ema < 1.0:
+        raise ValueError(f"{name}: ema must be in [0, 1), got {ema}")
+
+
+def fixed_noise(n, seed):
+    """n latent vectors from numpy's generator with ``seed`` (not the global one)."""
+    return numpy.random.default_rng(seed).standard_normal((n, LATENT)).astype(numpy.float32)
+
+
+# ----------------------------------------------------------------------------------
+# the DCGAN
+# ----------------------------------------------------------------------------------
+
+
+@register("gan")
+class DCGAN(TrainableModel):
+    """The DCGAN: G and D of DESIGN.md, Adam(lr, betas (0.5, 0.999)) for each.
+
+    loss: "non_saturating" (default), "minimax", "lsgan" or "hinge" (sg.losses).
+    ema: decay of the generator's weight average used for sampling (0 = off).
+    """
+
+    defaults = {"epochs": 60, "batch_size": 64}
+    conditional = False
+
+    def __init__(
+        self,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        loss="non_saturating",
+        label_smoothing=0.0,
+        r1_gamma=0.0,
+        ema=0.999,
+    ):
+        super().__init__(
+            lr_g=lr_g,
+            lr_d=lr_d,
+            loss=loss,
+            label_smoothing=label_smoothing,
+            r1_gamma=r1_gamma,
+            ema=ema,
+        )
+        check_settings(type(self).__name__, loss, label_smoothing, ema)
+        self.loss_kind, self.label_smoothing = loss, label_smoothing
+        self.r1_gamma, self.ema = r1_gamma, ema
+        self.generator = build_generator(LATENT + self.label_features())
+        self.discriminator = self.build_discriminator()
+        self.generator.apply(dcgan_init)
+        self.discriminator.apply(dcgan_init)
+        if ema:
+            self.generator_ema = build_generator(LATENT + self.label_features())
+            self.generator_ema.load_state_dict(self.generator.state_dict())
+            self.generator_ema.requires_grad_(False)
+            self.register_buffer("ema_updates", sg.zeros(()))
+        betas = (0.5, 0.999)
+        self.optimizers = {
+            "d": optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
+            "g": optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas),
+        }
+
+    # -- how the label enters (the conditional GAN overrides these) -------------------
+    def label_features(self):
+        """Numbers G reads besides z."""
+        return 0
+
+    def build_discriminator(self):
+        return Discriminator(in_channels=1)
+
+    def generate(self, z, labels=None, generator=None):
+        """G(z) as a Tensor in [-1, 1] (with the graph); ``generator`` defaults to G."""
+        return (self.generator if generator is None else generator)(z)
+
+    def discriminate(self, x, labels=None):
+        """D's logits (N, 1) for images x in [-1, 1]."""
+        return self.discriminator(x)
+
+    def check_labels(self, n, labels):
+        """The labels sample() generates for (None: unconditional)."""
+        if labels is not None:
+            raise ValueError("sample: the DCGAN is not conditional; it takes no labels")
+        return None
+
+    # -- training ---------------------------------------------------------------------
+    def training_data(self, split="train"):
+        return mnist(split)
+
+    def train_step(self, batch):
+        """One D step on real and detached fake digits, then one G step on the same fakes.
+
+        Returns loss_d, loss_g, and d_real = mean sigmoid(D(x)), d_fake = mean
+        sigmoid(D(G(z))) (both from the D step), which say who is winning.
+        """
+        real = batch["image"] * 2.0 - 1.0
+        labels = batch["label"] if self.conditional else None
+        z = sg.randn(real.shape[0], LATENT, dtype=real.dtype, device=real.device)
+        fake = self.generate(z, labels)
+
+        real_logits = self.discriminate(real, labels)
+        fake_logits = self.discriminate(fake.detach(), labels)
+        loss_d = losses.discriminator_loss(
+            real_logits, fake_logits, self.loss_kind, self.label_smoothing
+        )
+        if self.r1_gamma:
+            loss_d = loss_d + losses.r1_penalty(
+                lambda x: self.discriminate(x, labels), real, self.r1_gamma
+            )
+        self._optimize("d", loss_d)
+
+        self.discriminator.requires_grad_(False)  # G's step needs no gradient for D
+        try:
+            loss_g = losses.generator_loss(self.discriminate(fake, labels), self.loss_kind)
+            self._optimize("g", loss_g)
+        finally:
+            self.discriminator.requires_grad_(True)
+        if self.ema:
+            self.update_ema()
+        return {
+            "loss_d": loss_d.item(),
+            "loss_g": loss_g.item(),
+            "d_real": real_logits.sigmoid().mean().item(),
+            "d_fake": fake_logits.sigmoid().mean().item(),
+        }
+
+    def _optimize(self, name, loss):
+        optimizer = self.optimizers[name]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def update_ema(self):
+        """theta_ema <- d theta_ema + (1 - d) theta, d = min(ema, (1 + t) / (10 + t)) at
+        update t (the warm-up lets the average forget the random start in short runs);
+        batch-norm running statistics are copied from G."""
+        t = self.ema_updates.item()
+        decay = min(self.ema, (1.0 + t) / (10.0 + t))
+        for average, current in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            average.data *= decay
+            average.data += (1.0 - decay) * current.data
+        for average, current in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            average.data[...] = current.data
+        self.ema_updates.data += 1
+
+    # -- sampling ----------------------------------------------------------------------
+    def sampling_generator(self):
+        """The generator samples come from: the EMA copy when enabled, else G."""
+        return self.generator_ema if self.ema else self.generator
+
+    def generate_images(self, z, labels=None):
+        """numpy (N,1,28,28) float32 in [0, 1] from latents z (numpy (N, 64)) and labels.
+
+        Runs in eval mode (batch norm on running statistics, so each image depends on
+        its own z and label only) and restores the generator's mode afterwards.
+        """
+        generator = self.sampling_generator()
+        was_training = generator.training
+        generator.eval()
+        chunks = []
+        try:
+            with sg.no_grad():
+                for start in range(0, len(z), BATCH):
+                    z_batch = sg.tensor(z[start : start + BATCH], device=self.device)
+                    label_batch = None
+                    if labels is not None:
+                        label_batch = sg.tensor(labels[start : start + BATCH], device=self.device)
+                    images = self.generate(z_batch, label_batch, generator)
+                    chunks.append(images.numpy())
+        finally:
+            generator.train(was_training)
+        images = numpy.concatenate(chunks)
+        return numpy.clip((images + 1.0) / 2.0, 0.0, 1.0).astype(numpy.float32)
+
+    def sample(self, n, labels=None):
+        """n digits, numpy (n,1,28,28) in [0, 1], drawn in eval mode from z ~ N(0, I)."""
+        labels = self.check_labels(n, labels)
+        z = sg.randn(n, LATENT, device=self.device).numpy()
+        return self.generate_images(z, labels)
+
+    # -- pictures and metrics ------------------------------------------------------------
+    def snapshot(self, path):
+        """64 digits from fixed noise (seed 0): the same latents every epoch."""
+        return viz.image_grid(self.generate_images(fixed_noise(64, seed=0)), path, nrow=8)
+
+    def figures(self, out):
+        """samples_over_epochs.png (a strip of the per-epoch snapshots) and samples.png."""
+        paths = [viz.image_grid(self.sample(100), Path(out) / "samples.png", nrow=10)]
+        strip = snapshot_strip(Path(out) / "samples", Path(out) / "samples_over_epochs.png")
+        return paths + ([strip] if strip else [])
+
+    def eval_labels(self):
+        """The labels of the evaluation samples (None: unconditional)."""
+        return None
+
+    def evaluate(self, classifier=None):
+        """FID of 1,000 samples (fixed noise, seed 1) against the 1,000 test digits, the
+        FID of noisy test digits (the calibration point), and the samples' class shares.
+        classifier: the ruler (None: the reference classifier)."""
+        test = mnist("test").arrays["image"]
+        labels = self.eval_labels()
+        samples = self.generate_images(fixed_noise(EVAL_SAMPLES, seed=1), labels)
+        results = {
+            "fid": metrics.fid(samples, test, classifier),
+            "fid_noise_calibration": metrics.fid(noisy(test), test, classifier),
+            "class_shares": metrics.class_shares(samples, classifier).tolist(),
+        }
+        if labels is not None:
+            results["conditional_accuracy"] = metrics.conditional_accuracy(
+                samples, labels, classifier
+            )
+        return results
+
+
+def snapshot_strip(folder, path, frames=STRIP_FRAMES):
+    """Up to ``frames`` of the per-epoch grids in ``folder`` (first, last and evenly in
+    between) side by side, titled with their epoch; returns the path (None: no grids)."""
+    grids = sorted(Path(folder).glob("epoch_*.png"))
+    if not grids:
+        return None
+    picks = numpy.unique(numpy.linspace(0, len(grids) - 1, min(frames, len(grids))).round())
+    figure = Figure(figsize=(3 * len(picks), 3.3))
+    for column, index in enumerate(picks.astype(int)):
+        axes = figure.add_subplot(1, len(picks), column + 1)
+        axes.imshow(imread(grids[index]))
+        axes.set_title(f"epoch {int(grids[index].stem.split('_')[1])}")
+        axes.set_axis_off()
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------------
+# the conditional GAN
+# ----------------------------------------------------------------------------------
+
+
+@register("cgan")
+class ConditionalGAN(DCGAN):
+    """The DCGAN told the digit: G reads [z, onehot(y)], D the image plus 10 label
+    channels (or, with ``projection=True``, a projection discriminator)."""
+
+    conditional = True
+
+    def __init__(
+        self,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        loss="non_saturating",
+        label_smoothing=0.0,
+        r1_gamma=0.0,
+        ema=0.999,
+        projection=False,
+    ):
+        self.projection = projection  # read by build_discriminator during super().__init__
+        super().__init__(lr_g, lr_d, loss, label_smoothing, r1_gamma, ema)
+        self.config["projection"] = projection
+
+    def label_features(self):
+        return CLASSES
+
+    def build_discriminator(self):
+        if self.projection:
+            return Discriminator(in_channels=1, classes=CLASSES)
+        return Discriminator(in_channels=1 + CLASSES)
+
+    def generate(self, z, labels=None, generator=None):
+        """G([z, onehot(y)])."""
+        generator = self.generator if generator is None else generator
+        return generator(sg.cat([z, sg.Tensor(one_hot(labels, z.dtype))], dim=1))
+
+    def discriminate(self, x, labels=None):
+        """D(x, y): label channels onehot(y) broadcast over the 28x28 pixels, or projection."""
+        if self.projection:
+            return self.discriminator(x, labels)
+        n, _, height, width = x.shape
+        codes = one_hot(labels, x.dtype)[:, :, None, None]
+        xp = backend.get_array_module(codes)
+        maps = sg.Tensor(xp.broadcast_to(codes, (n, CLASSES, height, width)))
+        return self.discriminator(sg.cat([x, maps], dim=1))
+
+    def check_labels(self, n, labels):
+        """labels None -> 0, 1, ..., 9, 0, 1, ... (n // 10 of each, round robin); else a
+        length-n sequence of digits 0..9, as an int64 numpy array."""
+        if labels is None:
+            return numpy.arange(n) % CLASSES
+        if isinstance(labels, sg.Tensor):
+            labels = labels.numpy()
+        labels = numpy.asarray(labels)
+        if labels.shape != (n,) or labels.dtype.kind not in "iu":
+            raise ValueError(
+                f"sample: expected {n} integer labels (shape ({n},)), got "
+                f"shape {labels.shape} of dtype {labels.dtype}"
+            )
+        if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
+            raise ValueError(
+                f"sample: expected labels in 0..{CLASSES - 1}, got {labels.min()}..{labels.max()}"
+            )
+        return labels.astype(numpy.int64)
+
+    def class_grid(self, path, columns=10, seed=0):
+        """One row per digit 0..9; column j shares its z across the rows (same style)."""
+        z = numpy.tile(fixed_noise(columns, seed), (CLASSES, 1))
+        labels = numpy.repeat(numpy.arange(CLASSES), columns)
+        images = self.generate_images(z, labels)
+        return viz.image_grid(images, path, nrow=columns, row_labels=list(range(CLASSES)))
+
+    def snapshot(self, path):
+        return self.class_grid(path, columns=8)
+
+    def figures(self, out):
+        """class_grid.png (10 x 10, one row per digit) and samples_over_epochs.png."""
+        paths = [self.class_grid(Path(out) / "class_grid.png")]
+        strip = snapshot_strip(Path(out) / "samples", Path(out) / "samples_over_epochs.png")
+        return paths + ([strip] if strip else [])
+
+    def eval_labels(self):
+        return numpy.arange(EVAL_SAMPLES) % CLASSES
