@@ -11,8 +11,9 @@ scratchgen.models.base); the Trainer does the rest:
 - ``samples/epoch_NNN.png`` (``model.snapshot``) after every epoch;
 - the learning-rate schedulers (``model.schedulers``) stepped after every epoch;
 - ``checkpoint.npz`` after every epoch, written atomically: model, optimizers, schedulers,
-  the random generator's state and the position (epoch, batch). Resuming restores all of it, so a run
-  stopped and resumed ends bit for bit where an uninterrupted run ends (on the CPU);
+  the random generator's state and the position (epoch, batch). Resuming restores all of
+  it, so a run stopped and resumed ends bit for bit where an uninterrupted run ends (on
+  the CPU);
 - Ctrl-C: the step in progress finishes, a checkpoint is written, and the run stops;
 - a NaN/inf guard: a non-finite loss stops the run with ``TrainingDiverged`` naming the
   loss and the step; the checkpoint on disk is still the last good one.
