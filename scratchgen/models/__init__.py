@@ -7,11 +7,14 @@ model = sg.models.load("runs/classifier")     # a trained run, in eval mode
 from scratchgen.models.autoencoder import ConvDenoisingAutoEncoder, MLPAutoEncoder
 from scratchgen.models.base import TrainableModel, build, family, load, names, register
 from scratchgen.models.classifier import Classifier, reference_classifier
+from scratchgen.models.gan import DCGAN, ConditionalGAN
 from scratchgen.models.vae import VAE
 
 __all__ = [
     "Classifier",
+    "ConditionalGAN",
     "ConvDenoisingAutoEncoder",
+    "DCGAN",
     "MLPAutoEncoder",
     "TrainableModel",
     "VAE",

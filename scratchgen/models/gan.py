@@ -156,11 +156,17 @@ def fixed_noise(n, seed):
 class DCGAN(TrainableModel):
     """The DCGAN: G and D of DESIGN.md, Adam(lr, betas (0.5, 0.999)) for each.
 
+    lr_g, lr_d: the two learning rates (equal by default; TTUR when they differ).
     loss: "non_saturating" (default), "minimax", "lsgan" or "hinge" (sg.losses).
+    label_smoothing: one-sided, D's target for real digits is 1 - s (BCE losses only).
+    r1_gamma: weight of the R1 penalty on real digits (0 = off).
     ema: decay of the generator's weight average used for sampling (0 = off).
+
+    ``defaults``: 50 epochs of the 4,000 training digits (3,100 steps), under 10 minutes
+    on a 2-core CPU.
     """
 
-    defaults = {"epochs": 60, "batch_size": 64}
+    defaults = {"epochs": 50, "batch_size": 64}
     conditional = False
 
     def __init__(
@@ -228,7 +234,8 @@ class DCGAN(TrainableModel):
         """One D step on real and detached fake digits, then one G step on the same fakes.
 
         Returns loss_d, loss_g, and d_real = mean sigmoid(D(x)), d_fake = mean
-        sigmoid(D(G(z))) (both from the D step), which say who is winning.
+        sigmoid(D(G(z))) (both from the D step), which say who is winning (for lsgan
+        and hinge, whose D outputs scores rather than logits, only as a trend).
         """
         real = batch["image"] * 2.0 - 1.0
         labels = batch["label"] if self.conditional else None
@@ -375,8 +382,14 @@ def snapshot_strip(folder, path, frames=STRIP_FRAMES):
 @register("cgan")
 class ConditionalGAN(DCGAN):
     """The DCGAN told the digit: G reads [z, onehot(y)], D the image plus 10 label
-    channels (or, with ``projection=True``, a projection discriminator)."""
+    channels (or, with ``projection=True``, a projection discriminator).
 
+    In the D step the fakes are drawn for the labels of the real batch, so D sees the
+    same label mix on both sides. ``defaults``: 40 epochs (its D reads 11 channels, so a
+    step costs about 15% more than the DCGAN's).
+    """
+
+    defaults = {"epochs": 40, "batch_size": 64}
     conditional = True
 
     def __init__(
