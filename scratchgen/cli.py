@@ -126,6 +126,8 @@ def cmd_eval(args):
     with open(path, "w") as file:
         json.dump(metrics, file, indent=2)
     print(f"wrote {path}")
+    for figure in model.figures(args.run):
+        print(f"wrote {figure}")
 
 
 def format_metric(value):
@@ -224,7 +226,9 @@ def build_parser():
     sample.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
     sample.set_defaults(handler=cmd_sample)
 
-    evaluate = commands.add_parser("eval", help="the metrics of a run (RUN/metrics.json)")
+    evaluate = commands.add_parser(
+        "eval", help="the metrics of a run (RUN/metrics.json), and its figures redrawn"
+    )
     evaluate.add_argument("run", help="the run folder")
     evaluate.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
     evaluate.set_defaults(handler=cmd_eval)

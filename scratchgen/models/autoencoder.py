@@ -135,9 +135,9 @@ class AutoEncoderBase(TrainableModel):
         ]
 
     def interpolations(self, path, steps=10):
-        """Decode straight lines between the codes of pairs of test digits (0->1, 2->3 ...)."""
+        """Decode straight lines between the codes of pairs of test digits (0->5, 1->6 ...)."""
         test = mnist("test")
-        starts, ends = test.arrays["image"][0:500:100], test.arrays["image"][50:550:100]
+        starts, ends = test.arrays["image"][0:500:100], test.arrays["image"][550:1000:100]
         with sg.no_grad():
             z_start, z_end = self.code(starts).numpy(), self.code(ends).numpy()
             rows = []
