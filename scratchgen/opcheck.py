@@ -14,6 +14,9 @@ Generator that returns its inputs (Tensors; those with requires_grad are checked
 
     Case("gaussian_kl", losses.gaussian_kl, lambda rng: [normal(rng, 4, 3), normal(rng, 4, 3)]),
 
+(The hinge loss has kinks at logits of +-1; a uniform draw lands within a probe's 1e-6
+of one with probability about 1e-6.)
+
 Inputs stay away from kinks (|x|, relu, clamp bounds) and ties (max, max-pooling), where
 a probe of +-eps would cross to the other side and the derivative is not defined.
 """
@@ -25,7 +28,7 @@ from typing import NamedTuple
 import numpy as np
 
 import scratchgen.nn.functional as F
-from scratchgen import backend, ops
+from scratchgen import backend, losses, ops
 from scratchgen.gradcheck import gradient_errors
 from scratchgen.tensor import Tensor
 
@@ -257,6 +260,66 @@ CASES = [
         "cross_entropy_weighted_smoothed",
         lambda x, t, w: F.cross_entropy(x, t, w, label_smoothing=0.1),
         lambda rng: [normal(rng, 4, 5), labels(rng, 5, 4), positive(rng, 5).detach()],
+    ),
+    # the generative losses (scratchgen.losses)
+    Case("gaussian_kl", losses.gaussian_kl, lambda rng: [normal(rng, 4, 3), normal(rng, 4, 3)]),
+    Case(
+        "bernoulli_reconstruction",
+        losses.bernoulli_reconstruction,
+        lambda rng: [normal(rng, 3, 1, 4, 4), probabilities(rng, 3, 1, 4, 4)],
+    ),
+    Case(
+        "gaussian_reconstruction",
+        losses.gaussian_reconstruction,
+        lambda rng: [normal(rng, 3, 8), normal(rng, 3, 8)],
+    ),
+    Case(
+        "reparameterize",
+        losses.reparameterize,
+        lambda rng: [normal(rng, 4, 3), normal(rng, 4, 3), normal(rng, 4, 3).detach()],
+    ),
+    Case(
+        "negative_elbo",
+        losses.negative_elbo,
+        lambda rng: [
+            normal(rng, 2, 6),
+            probabilities(rng, 2, 6),
+            normal(rng, 2, 3),
+            normal(rng, 2, 3),
+        ],
+    ),
+    *[
+        Case(
+            f"discriminator_loss_{kind}",
+            lambda r, f, kind=kind: losses.discriminator_loss(r, f, kind=kind),
+            lambda rng: [away_from_zero(rng, 6, 1), away_from_zero(rng, 6, 1)],
+        )
+        for kind in losses.GAN_KINDS
+    ],
+    *[
+        Case(
+            f"generator_loss_{kind}",
+            lambda f, kind=kind: losses.generator_loss(f, kind=kind),
+            lambda rng: [normal(rng, 6, 1)],
+        )
+        for kind in losses.GAN_KINDS
+    ],
+    Case(
+        "r1_penalty",
+        lambda x, w: losses.r1_penalty(lambda t: t.tanh() @ w, x),
+        lambda rng: [normal(rng, 4, 3), normal(rng, 3, 1)],
+    ),
+    Case(
+        "wgan_gp_penalty",
+        lambda real, fake, w, a: losses.wgan_gp_penalty(
+            lambda t: t.tanh() @ w, real, fake, alpha=a
+        ),
+        lambda rng: [
+            normal(rng, 4, 3),
+            normal(rng, 4, 3),
+            normal(rng, 3, 1),
+            probabilities(rng, 4).detach(),
+        ],
     ),
 ]
 
