@@ -7,11 +7,11 @@ forward, backward and the optimizer update.
 """
 
 
-def dcgan(lib):
-    """DCGAN generator and discriminator (28x28, latent 64)."""
+def dcgan(lib, generator_in=64, discriminator_in=1):
+    """DCGAN generator and discriminator (28x28, latent 64; wider inputs for the CGAN)."""
     nn = lib.nn
     generator = nn.Sequential(
-        nn.Linear(64, 128 * 7 * 7),
+        nn.Linear(generator_in, 128 * 7 * 7),
         nn.BatchNorm1d(128 * 7 * 7),
         nn.ReLU(),
         nn.Unflatten(1, (128, 7, 7)),
@@ -22,7 +22,7 @@ def dcgan(lib):
         nn.Tanh(),
     )
     discriminator = nn.Sequential(
-        nn.Conv2d(1, 64, 4, 2, 1),
+        nn.Conv2d(discriminator_in, 64, 4, 2, 1),
         nn.LeakyReLU(0.2),
         nn.Conv2d(64, 128, 4, 2, 1),
         nn.BatchNorm2d(128),
@@ -58,8 +58,8 @@ def dcgan_trainer(lib, batch=64):
     return step
 
 
-def conv_vae(lib, latent=16):
-    """The conv VAE: encoder to (mu, logvar), decoder to logits."""
+def conv_vae(lib, latent=16, encoder_out=None):
+    """The conv VAE: encoder to (mu, logvar), decoder to logits (encoder_out=latent: the AE)."""
     nn = lib.nn
     encoder = nn.Sequential(
         nn.Conv2d(1, 32, 3, 2, 1),
@@ -67,7 +67,7 @@ def conv_vae(lib, latent=16):
         nn.Conv2d(32, 64, 3, 2, 1),
         nn.ReLU(),
         nn.Flatten(),
-        nn.Linear(3136, 2 * latent),
+        nn.Linear(3136, encoder_out or 2 * latent),
     )
     decoder = nn.Sequential(
         nn.Linear(latent, 3136),
@@ -154,8 +154,93 @@ def clip_text_trainer(lib, batch=256, vocab=32, length=8, width=64):
     return step
 
 
+def mlp_autoencoder(lib, code=32):
+    """784-512-256-32 / 32-256-512-784 with ReLU; the decoder returns logits."""
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Linear(784, 512),
+        nn.ReLU(),
+        nn.Linear(512, 256),
+        nn.ReLU(),
+        nn.Linear(256, code),
+        nn.Linear(code, 256),
+        nn.ReLU(),
+        nn.Linear(256, 512),
+        nn.ReLU(),
+        nn.Linear(512, 784),
+    )
+
+
+def mlp_ae_trainer(lib, batch=128):
+    """One step of the MLP autoencoder: BCE-with-logits summed over pixels, mean over batch."""
+    F = lib.nn.functional
+    model = mlp_autoencoder(lib)
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    x = lib.rand(batch, 784)
+
+    def step():
+        loss = F.binary_cross_entropy_with_logits(model(x), x, reduction="sum") / batch
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def conv_dae_trainer(lib, batch=128, code=32, noise=0.3):
+    """One step of the conv denoising AE: noisy input (clipped), BCE against the clean digit."""
+    F = lib.nn.functional
+    encoder, decoder = conv_vae(lib, latent=code, encoder_out=code)
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    opt = lib.optim.Adam(params, lr=1e-3)
+    x = lib.rand(batch, 1, 28, 28)
+
+    def step():
+        noisy = (x + lib.randn(batch, 1, 28, 28) * noise).clamp(0.0, 1.0)
+        logits = decoder(encoder(noisy))
+        loss = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / batch
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def cgan_trainer(lib, batch=64, classes=10):
+    """The DCGAN step with the label one-hot joined to z and to D's input as 10 channels."""
+    F = lib.nn.functional
+    generator, discriminator = dcgan(lib, 64 + classes, 1 + classes)
+    opt_g = lib.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = lib.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = lib.rand(batch, 1, 28, 28) * 2 - 1
+    one_hot = lib.eye(classes)[lib.randint(0, classes, (batch,))]
+    label_planes = one_hot[:, :, None, None].expand(batch, classes, 28, 28)
+    ones, zeros = lib.ones(batch, 1), lib.zeros(batch, 1)
+
+    def d(images):
+        return discriminator(lib.cat([images, label_planes], 1))
+
+    def step():
+        fake = generator(lib.cat([lib.randn(batch, 64), one_hot], 1))
+        d_loss = F.binary_cross_entropy_with_logits(
+            d(real), ones
+        ) + F.binary_cross_entropy_with_logits(d(fake.detach()), zeros)
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = F.binary_cross_entropy_with_logits(d(fake), ones)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    return step
+
+
 TRAINERS = {
     "DCGAN pair (batch 64)": dcgan_trainer,
+    "CGAN pair (batch 64)": cgan_trainer,
     "conv VAE (batch 128)": vae_trainer,
+    "conv DAE (batch 128)": conv_dae_trainer,
+    "MLP AE (batch 128)": mlp_ae_trainer,
     "CLIP text encoder (batch 256)": clip_text_trainer,
 }
