@@ -24,7 +24,7 @@ import math
 import os
 import signal
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 import scratchgen as sg
 from scratchgen import backend, viz

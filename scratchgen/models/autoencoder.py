@@ -96,7 +96,8 @@ class AutoEncoderBase(TrainableModel):
     def loss(self, x, target=None):
         """Bernoulli reconstruction of ``target`` (default x) from x, nats per digit."""
         logits = self.decode(self.encode(x))
-        return losses.bernoulli_reconstruction(logits, x if target is None else target)
+        target = as_images(x if target is None else target, self.device)
+        return losses.bernoulli_reconstruction(logits, target)
 
     def train_step(self, batch):
         clean = batch["image"]
