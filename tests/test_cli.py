@@ -101,3 +101,15 @@ def test_info_and_python_dash_m(capsys):
         [sys.executable, "-m", "scratchgen", "info"], capture_output=True, text=True, check=True
     )
     assert result.stdout == out
+
+
+def test_sample_with_labels_writes_them_for_a_conditional_model(capsys, tmp_path):
+    out = str(tmp_path / "cgan")
+    assert run(capsys, "train", "cgan", "--steps", "1", "--out", out, "--no-progress")[0] == 0
+    code, _, _ = run(
+        capsys, "sample", out, "--n", "6", "--labels", "3", "7", "--out", str(tmp_path / "c.png")
+    )
+    assert code == 0
+    saved = np.load(tmp_path / "c.npz")
+    assert saved["images"].shape == (6, 1, 28, 28)
+    assert saved["labels"].tolist() == [3, 7, 3, 7, 3, 7]
