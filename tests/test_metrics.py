@@ -114,16 +114,6 @@ def test_ssim_averages_images_and_channels():
     assert metrics.ssim(x, y) == pytest.approx(np.mean(per_plane), rel=1e-10)
 
 
-def test_ssim_matches_scikit_image():
-    skimage_metrics = pytest.importorskip("skimage.metrics")
-    x = rng.uniform(0, 1, size=(28, 28))
-    y = np.clip(with_noise(x, 0.1), 0, 1)
-    expected = skimage_metrics.structural_similarity(
-        x, y, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
-    )
-    assert metrics.ssim(x, y) == pytest.approx(expected, rel=1e-7)
-
-
 @given(st.integers(0, 2**32 - 1))
 def test_ssim_properties(seed):
     x = images(n=2, size=16, seed=seed)
@@ -182,14 +172,6 @@ def test_auroc_known_values():
     assert metrics.auroc([0.9, 0.8, 0.2, 0.1], labels) == 0.0
     assert metrics.auroc([0.5, 0.5, 0.5, 0.5], labels) == 0.5
     assert metrics.auroc([0.1, 0.8, 0.2, 0.9], labels) == 0.75
-
-
-def test_auroc_matches_sklearn():
-    sklearn_metrics = pytest.importorskip("sklearn.metrics")
-    scores = rng.normal(size=200).round(1)
-    labels = (rng.uniform(size=200) < 0.3).astype(int)
-    expected = sklearn_metrics.roc_auc_score(labels, scores)
-    assert metrics.auroc(scores, labels) == pytest.approx(expected)
 
 
 def test_auroc_bad_input():

@@ -55,15 +55,6 @@ def test_make_grid_shape_and_placement(count, nrow, padding, channels, height, w
     assert (grid == 0.5).sum() == grid.size - count * height * width * channels
 
 
-def test_make_grid_like_torchvision():
-    torchvision_utils = pytest.importorskip("torchvision.utils")
-    torch = pytest.importorskip("torch")
-    images = np.random.default_rng(0).uniform(0, 1, size=(7, 3, 5, 4)).astype(np.float32)
-    expected = torchvision_utils.make_grid(torch.from_numpy(images), nrow=3, padding=2, pad_value=1)
-    grid = viz.make_grid(images, nrow=3)
-    np.testing.assert_allclose(grid, expected.numpy().transpose(1, 2, 0))
-
-
 def test_make_grid_accepts_grey_nhw_and_tensors():
     images = grey(5)
     expected = viz.make_grid(images)
