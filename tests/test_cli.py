@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import scratchgen as sg
 from scratchgen import cli
 
 COMMANDS = ["train", "sample", "eval", "info", "gradcheck", "bench", "demo"]
@@ -113,3 +114,15 @@ def test_sample_with_labels_writes_them_for_a_conditional_model(capsys, tmp_path
     saved = np.load(tmp_path / "c.npz")
     assert saved["images"].shape == (6, 1, 28, 28)
     assert saved["labels"].tolist() == [3, 7, 3, 7, 3, 7]
+
+
+def test_lr_reaches_both_optimizers_of_a_gan(capsys, tmp_path):
+    out = str(tmp_path / "gan")
+    assert (
+        run(capsys, "train", "gan", "--lr", "1e-3", "--steps", "1", "--out", out, "--no-progress")[
+            0
+        ]
+        == 0
+    )
+    model = sg.models.load(out)
+    assert [o.param_groups[0]["lr"] for o in model.optimizers.values()] == [1e-3, 1e-3]

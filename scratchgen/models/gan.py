@@ -156,6 +156,7 @@ def fixed_noise(n, seed):
 class DCGAN(TrainableModel):
     """The DCGAN: G and D of DESIGN.md, Adam(lr, betas (0.5, 0.999)) for each.
 
+    lr: sets both learning rates when given (``scratchgen train gan --lr``).
     lr_g, lr_d: the two learning rates (equal by default; TTUR when they differ).
     loss: "non_saturating" (default), "minimax", "lsgan" or "hinge" (sg.losses).
     label_smoothing: one-sided, D's target for real digits is 1 - s (BCE losses only).
@@ -171,6 +172,7 @@ class DCGAN(TrainableModel):
 
     def __init__(
         self,
+        lr=None,
         lr_g=2e-4,
         lr_d=2e-4,
         loss="non_saturating",
@@ -178,7 +180,10 @@ class DCGAN(TrainableModel):
         r1_gamma=0.0,
         ema=0.999,
     ):
+        if lr is not None:
+            lr_g = lr_d = lr
         super().__init__(
+            lr=lr,
             lr_g=lr_g,
             lr_d=lr_d,
             loss=loss,
@@ -394,6 +399,7 @@ class ConditionalGAN(DCGAN):
 
     def __init__(
         self,
+        lr=None,
         lr_g=2e-4,
         lr_d=2e-4,
         loss="non_saturating",
@@ -403,7 +409,7 @@ class ConditionalGAN(DCGAN):
         projection=False,
     ):
         self.projection = projection  # read by build_discriminator during super().__init__
-        super().__init__(lr_g, lr_d, loss, label_smoothing, r1_gamma, ema)
+        super().__init__(lr, lr_g, lr_d, loss, label_smoothing, r1_gamma, ema)
         self.config["projection"] = projection
 
     def label_features(self):
