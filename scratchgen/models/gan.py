@@ -390,11 +390,12 @@ class ConditionalGAN(DCGAN):
     channels (or, with ``projection=True``, a projection discriminator).
 
     In the D step the fakes are drawn for the labels of the real batch, so D sees the
-    same label mix on both sides. ``defaults``: 40 epochs (its D reads 11 channels, so a
-    step costs about 15% more than the DCGAN's).
+    same label mix on both sides. ``defaults``: 60 epochs (3,720 steps of about 126 ms:
+    about 8 minutes on an idle 2-core CPU). Measured: 40 epochs give conditional
+    accuracy 95.3% and FID 16.4, 60 epochs 98.6% and FID 11.5.
     """
 
-    defaults = {"epochs": 40, "batch_size": 64}
+    defaults = {"epochs": 60, "batch_size": 64}
     conditional = True
 
     def __init__(
