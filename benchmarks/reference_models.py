@@ -35,27 +35,34 @@ def dcgan(lib, generator_in=64, discriminator_in=1):
 
 def dcgan_trainer(lib, batch=64):
     """A closure running one D step and one G step (non-saturating loss, Adam 2e-4)."""
-    F = lib.nn.functional
     generator, discriminator = dcgan(lib)
     opt_g = lib.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = lib.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = lib.rand(batch, 1, 28, 28) * 2 - 1
-    ones, zeros = lib.ones(batch, 1), lib.zeros(batch, 1)
 
     def step():
         fake = generator(lib.randn(batch, 64))
-        d_loss = F.binary_cross_entropy_with_logits(
-            discriminator(real), ones
-        ) + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        adversarial_update(lib, discriminator, real, fake, opt_d, opt_g)
 
     return step
+
+
+def adversarial_update(lib, discriminate, real, fake, opt_d, opt_g):
+    """One D step on real and detached fake logits, then one G step (non-saturating)."""
+    F = lib.nn.functional
+    real_logits = discriminate(real)
+    ones, zeros = lib.ones_like(real_logits), lib.zeros_like(real_logits)
+    fake_logits = discriminate(fake.detach())
+    d_loss = F.binary_cross_entropy_with_logits(
+        real_logits, ones
+    ) + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(discriminate(fake), ones)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
 
 
 def conv_vae(lib, latent=16, encoder_out=None):
@@ -208,30 +215,19 @@ def conv_dae_trainer(lib, batch=128, code=32, noise=0.3):
 
 def cgan_trainer(lib, batch=64, classes=10):
     """The DCGAN step with the label one-hot joined to z and to D's input as 10 channels."""
-    F = lib.nn.functional
     generator, discriminator = dcgan(lib, 64 + classes, 1 + classes)
     opt_g = lib.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = lib.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     real = lib.rand(batch, 1, 28, 28) * 2 - 1
     one_hot = lib.eye(classes)[lib.randint(0, classes, (batch,))]
     label_planes = one_hot[:, :, None, None].expand(batch, classes, 28, 28)
-    ones, zeros = lib.ones(batch, 1), lib.zeros(batch, 1)
 
     def d(images):
         return discriminator(lib.cat([images, label_planes], 1))
 
     def step():
         fake = generator(lib.cat([lib.randn(batch, 64), one_hot], 1))
-        d_loss = F.binary_cross_entropy_with_logits(
-            d(real), ones
-        ) + F.binary_cross_entropy_with_logits(d(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.binary_cross_entropy_with_logits(d(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        adversarial_update(lib, d, real, fake, opt_d, opt_g)
 
     return step
 

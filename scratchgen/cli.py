@@ -108,13 +108,13 @@ def cmd_sample(args):
         raise CommandError(f"sample: model {model.name!r} is not generative; it has no samples")
     labels = None if args.labels is None else numpy.resize(numpy.array(args.labels), args.n)
     images = model.sample(args.n, labels=labels)
-    png_path = args.out if args.out.endswith(".png") else args.out + ".png"
+    stem = args.out[: -len(".png")] if args.out.endswith(".png") else args.out
     arrays = {"images": images.astype(numpy.float32)}
     if labels is not None:
         arrays["labels"] = labels.astype(numpy.int64)
-    numpy.savez(png_path[: -len(".png")] + ".npz", **arrays)
-    image_grid(images, png_path)
-    print(f"wrote {png_path} and {png_path[: -len('.png')]}.npz")
+    numpy.savez(stem + ".npz", **arrays)
+    image_grid(images, stem + ".png")
+    print(f"wrote {stem}.png and {stem}.npz")
 
 
 def cmd_eval(args):

@@ -18,6 +18,7 @@ import scratchgen as sg
 from scratchgen import losses, metrics, nn, optim, viz
 from scratchgen.data import mnist
 from scratchgen.models.base import TrainableModel, register
+from scratchgen.models.classifier import noisy
 
 SHOWN = 8  # test digits shown in the per-epoch pictures
 
@@ -53,16 +54,13 @@ def as_images(x, device):
     return sg.tensor(numpy.asarray(x, dtype=numpy.float32), device=device)
 
 
-def add_noise(x, sigma, generator=None):
+def add_noise(x, sigma):
     """clip(x + sigma eps, 0, 1), eps ~ N(0, 1): the corruption the DAE learns to undo.
 
-    On a Tensor the noise comes from the device's generator (so a checkpoint's random
-    state covers it); on a numpy array from ``generator`` (fixed test noise).
+    The noise comes from the device's generator, so a checkpoint's random state covers it.
+    The fixed noisy test set of the evaluation is ``classifier.noisy`` (seed 0).
     """
-    if isinstance(x, sg.Tensor):
-        return (x + sg.randn_like(x) * sigma).clamp(0.0, 1.0)
-    noise = generator.normal(0.0, sigma, x.shape)
-    return numpy.clip(x + noise, 0.0, 1.0).astype(numpy.float32)
+    return (x + sg.randn_like(x) * sigma).clamp(0.0, 1.0)
 
 
 def project_2d(points):
@@ -201,7 +199,7 @@ class ConvDenoisingAutoEncoder(AutoEncoderBase):
 
     def test_noise(self, images):
         """The fixed noisy test set of the evaluation (seed 0)."""
-        return add_noise(images, self.noise, numpy.random.default_rng(0))
+        return noisy(images, self.noise, seed=0)
 
     def snapshot(self, path):
         digits = self.shown_digits()
