@@ -96,6 +96,8 @@ def test_bad_settings_are_clear_errors():
         gan.DCGAN(ema=1.0)
     with pytest.raises(ValueError, match="no setting projection"):
         sg.models.build("gan", projection=True)
+    with pytest.raises(ValueError, match="r1_every must be an int >= 1, got 0"):
+        gan.DCGAN(r1_gamma=1.0, r1_every=0)
 
 
 # ----------------------------------------------------------------------------------
@@ -134,6 +136,19 @@ def test_train_step_returns_finite_floats_and_moves_both_networks(config, settin
             np.testing.assert_allclose(
                 average.numpy(), 0.1 * old + 0.9 * current.numpy(), rtol=1e-5, atol=1e-7
             )
+
+
+def test_lazy_r1_penalises_every_kth_d_step_with_k_times_gamma(monkeypatch):
+    weights, r1_penalty = [], losses.r1_penalty
+
+    def recording_penalty(discriminate, real, gamma):
+        weights.append(gamma)
+        return r1_penalty(discriminate, real, gamma)
+
+    monkeypatch.setattr(gan.losses, "r1_penalty", recording_penalty)
+    model = trained_a_little(gan.DCGAN(r1_gamma=2.0, r1_every=3), steps=7)
+    assert weights == [6.0, 6.0, 6.0]  # D steps 0, 3 and 6 of 7
+    assert model.state_dict()["d_steps"].item() == 7  # saved, so a resumed run keeps the beat
 
 
 def test_state_dict_round_trip_restores_both_networks_and_the_ema(tmp_path):
