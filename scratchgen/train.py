@@ -75,6 +75,7 @@ class Trainer:
         )
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.stop_requested = False
+        model.schedule_over(self.epochs)
         os.makedirs(os.path.join(out, "samples"), exist_ok=True)
         if resume:
             self._resume()

@@ -6,6 +6,7 @@ import pytest
 import scratchgen as sg
 from scratchgen.data import DataLoader, mnist
 from scratchgen.models import VAE, ConvDenoisingAutoEncoder, MLPAutoEncoder
+from scratchgen.train import Trainer
 
 
 def digits(n=16, split="test"):
@@ -71,6 +72,41 @@ def test_the_noise_of_the_dae_is_clipped_gaussian():
     )
     assert noisy.min() >= 0 and noisy.max() <= 1
     assert noisy.std() == pytest.approx(0.3 * 0.92, rel=0.05)  # clipping at +-1.67 sigma
+
+
+def test_vae_cosine_schedule_spans_the_trainers_run(tmp_path):
+    model = VAE()
+    Trainer(model, str(tmp_path / "run"), epochs=2, batch_size=1000, progress=False).fit()
+    scheduler = model.schedulers["adam"]
+    assert scheduler.T_max == 2 and scheduler.last_epoch == 2
+    assert model.optimizers["adam"].param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert VAE(cosine=False).schedulers == {}
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+def test_vae_trains_on_digits_shifted_by_at_most_shift_pixels(shift, monkeypatch):
+    seen, weight = [], sg.zeros(1, requires_grad=True)
+
+    def recording_loss(self, x, target=None):
+        seen.append(x.numpy())
+        return (weight * x.sum()).sum()
+
+    monkeypatch.setattr(VAE, "loss", recording_loss)
+    model = VAE(shift=shift)
+    model.optimizers = {"adam": sg.optim.SGD([weight], lr=0.1)}
+    batch = {"image": sg.tensor(digits(16))}
+    sg.manual_seed(0)
+    model.train_step(batch)
+    image, shown = batch["image"].numpy(), seen[0]
+    moved = [not np.array_equal(a, b) for a, b in zip(image, shown)]
+    assert any(moved) == bool(shift)
+    for a, b in zip(image, shown):  # b is a within 1 pixel: same ink, a shifted window
+        rows = [
+            np.roll(np.pad(a[0], 1), (dy, dx), (0, 1))[1:-1, 1:-1]
+            for dy in (-1, 0, 1)
+            for dx in (-1, 0, 1)
+        ]
+        assert any(np.array_equal(r, b[0]) for r in rows)
 
 
 def test_vae_with_an_excluded_digit_never_trains_on_it():

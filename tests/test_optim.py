@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import scratchgen as sg
 from scratchgen import optim
 from scratchgen.optim.lr_scheduler import (
+    CosineAnnealingLR,
     LambdaLR,
     LinearDecayLR,
     StepLR,
@@ -352,6 +353,17 @@ def wavy(epoch):
     return 0.9**epoch + 0.1 * (epoch % 3)
 
 
+def test_cosine_annealing_matches_torch(device):
+    torch = pytest.importorskip("torch")
+    ours, theirs = two_group_optimizers(torch, device)
+    sequence, torch_sequence = lr_sequences(
+        optim.lr_scheduler.CosineAnnealingLR(ours, T_max=10, eta_min=0.001),
+        torch.optim.lr_scheduler.CosineAnnealingLR(theirs, T_max=10, eta_min=0.001),
+    )  # 25 epochs: down to eta_min at 10, up again to the initial lr at 20
+    np.testing.assert_allclose(sequence, torch_sequence, rtol=1e-12, atol=1e-15)
+    assert sequence[10] == pytest.approx([0.001, 0.001])
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -512,6 +524,8 @@ def test_bad_scheduler_input(device):
     optimizer = optim.SGD([a_param(device)], lr=0.1)
     with pytest.raises(TypeError, match="StepLR: expected an Optimizer, got list"):
         StepLR([a_param(device)], step_size=2)
+    with pytest.raises(ValueError, match="CosineAnnealingLR: expected T_max as an int >= 1"):
+        CosineAnnealingLR(optim.SGD([a_param(device)], lr=0.1), T_max=0)
     with pytest.raises(ValueError, match="StepLR: expected step_size as an int >= 1, got 0"):
         StepLR(optimizer, step_size=0)
     with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas .*got 2"):

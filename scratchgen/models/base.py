@@ -82,6 +82,10 @@ class TrainableModel(nn.Module):
         self.optimizers = {}
         self.schedulers = {}
 
+    def schedule_over(self, epochs):
+        """Called by the Trainer with the run's length before training starts; a model
+        whose learning-rate schedule spans the whole run (the VAE's cosine) builds it here."""
+
     def train_step(self, batch):
         raise NotImplementedError(f"{type(self).__name__} must define train_step(batch)")
 

@@ -8,6 +8,13 @@ z to Bernoulli logits over the 784 pixels. Training maximises the evidence lower
 with one reparameterised sample z = mu + e^(logvar/2) eps (sg.losses). Sampling decodes
 z ~ N(0, I); a "sample" is the Bernoulli mean sigmoid(logits), a grey-level digit.
 
+On 4,000 training digits the VAE overfits: after 100 epochs the -ELBO is 91 nats on
+training digits and 108 on test digits. Two settings fight that (both on by default):
+``shift`` moves each training digit by up to that many pixels (a fresh random shift every
+time, classifier.random_shift), and the learning rate follows a cosine from ``lr`` down to
+0 over the run (optim.lr_scheduler.CosineAnnealingLR). Measured (150 epochs, seed 0):
+test -ELBO 107.6 with the cosine alone, 106.5 with the 1-pixel shifts as well.
+
 Two applications use the same bound:
 - anomaly detection: train with ``exclude=d`` (the digit d never seen); the negative ELBO
   of test digits scores how unusual they are; ``evaluate`` reports the AUROC of d against
@@ -23,7 +30,7 @@ from scratchgen import losses, metrics, optim, viz
 from scratchgen.data import mnist
 from scratchgen.models.autoencoder import AutoEncoderBase, as_images, conv_decoder, conv_encoder
 from scratchgen.models.base import register
-from scratchgen.models.classifier import noisy
+from scratchgen.models.classifier import noisy, random_shift
 
 EVAL_SAMPLES = 1000
 
@@ -32,14 +39,30 @@ EVAL_SAMPLES = 1000
 class VAE(AutoEncoderBase):
     """Conv VAE: encoder -> Linear(3136, 2 x latent) = (mu, logvar); decoder -> logits."""
 
-    defaults = {"epochs": 100, "batch_size": 128}
+    defaults = {"epochs": 150, "batch_size": 128}
 
-    def __init__(self, lr=1e-3, latent=16, beta=1.0, exclude=None):
-        super().__init__(lr=lr, latent=latent, beta=beta, exclude=exclude)
+    def __init__(self, lr=1e-3, latent=16, beta=1.0, exclude=None, shift=1, cosine=True):
+        super().__init__(
+            lr=lr, latent=latent, beta=beta, exclude=exclude, shift=shift, cosine=cosine
+        )
         self.latent, self.beta, self.exclude = latent, beta, exclude
+        self.shift, self.cosine = shift, cosine
         self.encoder = conv_encoder(2 * latent)
         self.decoder = conv_decoder(latent)
         self.optimizers = {"adam": optim.Adam(self.parameters(), lr=lr)}
+
+    def schedule_over(self, epochs):
+        """With ``cosine``: the lr falls from ``lr`` to 0 along a half cosine over the run."""
+        if self.cosine:
+            self.schedulers = {
+                "adam": optim.lr_scheduler.CosineAnnealingLR(self.optimizers["adam"], epochs)
+            }
+
+    def train_step(self, batch):
+        """One Adam step on the -ELBO of the batch, each digit shifted by up to ``shift`` px."""
+        if self.shift:
+            batch = dict(batch, image=random_shift(batch["image"], self.shift))
+        return super().train_step(batch)
 
     def encode(self, x):
         """(mu, logvar), each (N, latent)."""

@@ -9,6 +9,7 @@ As in torch, building a scheduler sets the epoch-0 learning rate, and each ``ste
 moves to the next epoch. Every group keeps its starting rate in ``group["initial_lr"]``.
 """
 
+import math
 import numbers
 
 from scratchgen.optim.optimizer import Optimizer
@@ -117,6 +118,27 @@ class StepLR(LRScheduler):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Half a cosine from the initial lr down to ``eta_min`` over ``T_max`` epochs:
+
+        lr(epoch) = eta_min + (initial_lr - eta_min) (1 + cos(pi epoch / T_max)) / 2
+
+    (torch's closed form; past T_max the cosine climbs again, as in torch). Fast early
+    progress at a high rate, then small careful steps at the end of the run.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if isinstance(T_max, bool) or not isinstance(T_max, numbers.Integral) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: expected T_max as an int >= 1, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        half_cosine = (1.0 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2.0
+        return [self.eta_min + (base_lr - self.eta_min) * half_cosine for base_lr in self.base_lrs]
 
 
 def linear_decay_factor(epoch, n_constant, n_decay):
