@@ -169,23 +169,27 @@ class DCGAN(TrainableModel):
     r1_every: apply the penalty (times r1_every) every r1_every-th step only (lazy R1).
     ema: decay of the generator's weight average used for sampling (0 = off).
 
-    ``defaults``: 50 epochs of the 4,000 training digits (3,100 steps), under 10 minutes
-    on a 2-core CPU.
+    The defaults are the recipe that worked best on the 4,000 digits: lr 4e-4 for both
+    players, lazy R1 (gamma 1 every 8th D step) and the EMA; 60 epochs (3,720 steps) take
+    8.5 minutes on an idle 2-core CPU and reach FID 61 with every class at 7-13% of the
+    samples. Measured FIDs (seed 0): the plain DCGAN (lr 2e-4, no R1) 146 at 50 epochs;
+    with R1 88 at 50; with R1 and lr 4e-4 70 at 50, 61 at 60 and 50 at 75. FID keeps
+    falling with more epochs (``--epochs 75`` takes 10.3 minutes).
     """
 
-    defaults = {"epochs": 50, "batch_size": 64}
+    defaults = {"epochs": 60, "batch_size": 64}
     conditional = False
 
     def __init__(
         self,
         lr=None,
-        lr_g=2e-4,
-        lr_d=2e-4,
+        lr_g=4e-4,
+        lr_d=4e-4,
         loss="non_saturating",
         label_smoothing=0.0,
-        r1_gamma=0.0,
+        r1_gamma=1.0,
         ema=0.999,
-        r1_every=1,
+        r1_every=8,
     ):
         if lr is not None:
             lr_g = lr_d = lr
@@ -289,7 +293,7 @@ class DCGAN(TrainableModel):
         gives r1_gamma * r1_every on every r1_every-th D step (from the first), 0 on the
         others, and counts the D steps in the ``d_steps`` buffer (so resuming keeps the beat).
         """
-        if self.r1_every == 1:
+        if not self.r1_gamma or self.r1_every == 1:
             return self.r1_gamma
         due = self.d_steps.item() % self.r1_every == 0
         self.d_steps.data += 1
