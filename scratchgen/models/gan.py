@@ -173,8 +173,8 @@ class DCGAN(TrainableModel):
     players, lazy R1 (gamma 1 every 8th D step) and the EMA; 60 epochs (3,720 steps) take
     8.5 minutes on an idle 2-core CPU and reach FID 61 with every class at 7-13% of the
     samples. Measured FIDs (seed 0): the plain DCGAN (lr 2e-4, no R1) 146 at 50 epochs;
-    with R1 88 at 50; with R1 and lr 4e-4 70 at 50, 61 at 60 and 50 at 75. FID keeps
-    falling with more epochs (``--epochs 75`` takes 10.3 minutes).
+    with R1 at every step 88 at 50; with lazy R1 and lr 4e-4 68 at 50, 61 at 60 and 50 at
+    75. FID keeps falling with more epochs (``--epochs 75`` takes 10.3 minutes).
     """
 
     defaults = {"epochs": 60, "batch_size": 64}
