@@ -138,6 +138,13 @@ def test_train_step_returns_finite_floats_and_moves_both_networks(config, settin
             )
 
 
+def test_adam_betas_are_settings_dcgan_defaults_differ_from_the_cgans():
+    assert gan.DCGAN().optimizers["d"].param_groups[0]["betas"] == (0.0, 0.99)
+    assert gan.ConditionalGAN().optimizers["g"].param_groups[0]["betas"] == (0.5, 0.999)
+    model = sg.models.build("gan", beta1=0.3, beta2=0.9)
+    assert all(o.param_groups[0]["betas"] == (0.3, 0.9) for o in model.optimizers.values())
+
+
 def test_lazy_r1_penalises_every_kth_d_step_with_k_times_gamma(monkeypatch):
     weights, r1_penalty = [], losses.r1_penalty
 
