@@ -87,22 +87,25 @@ def conv_vae(lib, latent=16, encoder_out=None):
     return encoder, decoder
 
 
+def vae_negative_elbo(lib, encoder, decoder, x, latent=16):
+    """BCE-with-logits summed over pixels + KL, mean over the batch (one latent draw)."""
+    stats = encoder(x)
+    mu, logvar = stats[:, :latent], stats[:, latent:]
+    z = mu + (0.5 * logvar).exp() * lib.randn(x.shape[0], latent)
+    recon = lib.nn.functional.binary_cross_entropy_with_logits(decoder(z), x, reduction="sum")
+    kl = -0.5 * (1 + logvar - mu * mu - logvar.exp()).sum()
+    return (recon + kl) / x.shape[0]
+
+
 def vae_trainer(lib, batch=128, latent=16):
-    """One step of the VAE: BCE-with-logits summed over pixels + KL, mean over the batch."""
-    F = lib.nn.functional
+    """One step of the VAE on the negative ELBO (vae_negative_elbo)."""
     encoder, decoder = conv_vae(lib, latent)
     params = list(encoder.parameters()) + list(decoder.parameters())
     opt = lib.optim.Adam(params, lr=1e-3)
     x = lib.rand(batch, 1, 28, 28)
 
     def step():
-        stats = encoder(x)
-        mu, logvar = stats[:, :latent], stats[:, latent:]
-        z = mu + (0.5 * logvar).exp() * lib.randn(batch, latent)
-        logits = decoder(z)
-        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
-        kl = -0.5 * (1 + logvar - mu * mu - logvar.exp()).sum()
-        loss = (recon + kl) / batch
+        loss = vae_negative_elbo(lib, encoder, decoder, x, latent)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -18,35 +18,31 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.reference_models import conv_vae, dcgan
+from benchmarks.reference_models import adversarial_update, conv_vae, dcgan, vae_negative_elbo
 from scratchgen import metrics
 from scratchgen.data import mnist
 from scratchgen.models.classifier import noisy
 
 LATENT_VAE, LATENT_GAN, SAMPLES = 16, 64, 1000
-F = torch.nn.functional
 
 
 def vae_twin(train, test, epochs, every):
     encoder, decoder = conv_vae(torch)
     optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
-
-    def neg_elbo(x):
-        statistics = encoder(x)
-        mu, logvar = statistics[:, :LATENT_VAE], statistics[:, LATENT_VAE:]
-        z = mu + (logvar / 2).exp() * torch.randn_like(mu)
-        reconstruction = F.binary_cross_entropy_with_logits(decoder(z), x, reduction="sum")
-        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum()
-        return (reconstruction + kl) / len(x)
-
     for epoch in range(1, epochs + 1):
         for batch in batches(train, 128):
             optimizer.zero_grad()
-            neg_elbo(batch).backward()
+            vae_negative_elbo(torch, encoder, decoder, batch, LATENT_VAE).backward()
             optimizer.step()
         if epoch % every == 0 or epoch == epochs:
             with torch.no_grad():
-                test_nats = np.mean([neg_elbo(torch.tensor(test)).item() for _ in range(10)])
+                test_x = torch.tensor(test)
+                test_nats = np.mean(
+                    [
+                        vae_negative_elbo(torch, encoder, decoder, test_x, LATENT_VAE).item()
+                        for _ in range(10)
+                    ]
+                )
                 samples = decoder(torch.randn(SAMPLES, LATENT_VAE)).sigmoid().numpy()
             yield epoch, samples, f"test -ELBO {test_nats:.1f}"
 
@@ -60,20 +56,8 @@ def gan_twin(train, test, epochs, every):
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=betas)
     for epoch in range(1, epochs + 1):
         for batch in batches(train, 64):
-            real = batch * 2 - 1
-            fake = generator(torch.randn(len(real), LATENT_GAN))
-            real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(
-                real_logits, torch.ones_like(real_logits)
-            ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
-            fake_logits = discriminator(fake)
-            loss_g = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
+            fake = generator(torch.randn(len(batch), LATENT_GAN))
+            adversarial_update(torch, discriminator, batch * 2 - 1, fake, opt_d, opt_g)
         if epoch % every == 0 or epoch == epochs:
             generator.eval()
             with torch.no_grad():

@@ -445,7 +445,16 @@ class ConditionalGAN(DCGAN):
     ):
         self.projection = projection  # read by build_discriminator during super().__init__
         super().__init__(
-            lr, lr_g, lr_d, loss, label_smoothing, r1_gamma, ema, r1_every, beta1, beta2
+            lr=lr,
+            lr_g=lr_g,
+            lr_d=lr_d,
+            loss=loss,
+            label_smoothing=label_smoothing,
+            r1_gamma=r1_gamma,
+            ema=ema,
+            r1_every=r1_every,
+            beta1=beta1,
+            beta2=beta2,
         )
         self.config["projection"] = projection
 
