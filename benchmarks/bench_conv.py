@@ -89,8 +89,35 @@ def timed_in_blocks(functions, repeats, warmup, block=5, settle_s=0.15):
     return [1e3 * np.array(bucket) for bucket in times]
 
 
+def gemm_floor(layer, rng):
+    """The three bare GEMMs of the layer's fwd+bwd, on ready contiguous operands.
+
+    Whichever direction, a conv layer is three products of the same size: with P window
+    positions, K = kh*kw*C numbers in a window and O filters, forward (P, K) @ (K, O),
+    weight gradient (O, P) @ (P, K) and input gradient (P, O) @ (O, K). (For a transposed
+    conv, P counts its input pixels and K spans its outputs' channels.) No im2col, col2im,
+    bias or layout copy: the time any im2col convolution needs at NumPy's GEMM speed.
+    """
+    _, kind, cin, cout, k, stride, padding, shape = layer
+    n, _, h, w = shape
+    if kind == "conv":
+        positions = n * (((h + 2 * padding - k) // stride + 1) ** 2)
+        window, filters = k * k * cin, cout
+    else:
+        positions, window, filters = n * h * w, k * k * cout, cin
+
+    def matrix(rows, columns):
+        return rng.standard_normal((rows, columns), dtype=np.float32)
+
+    cols, weight = matrix(positions, window), matrix(window, filters)
+    grad_rows, grad_columns = matrix(filters, positions), matrix(positions, filters)
+    weight_rows = matrix(filters, window)
+    return lambda: (cols @ weight, grad_rows @ cols, grad_columns @ weight_rows)
+
+
 def layer_steps(torch, layer, rng):
-    """(ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd) as argument-free callables."""
+    """(ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd, GEMM floor) as argument-free
+    callables."""
     _, kind, cin, cout, k, stride, padding, shape = layer
     arrays = make_arrays(kind, cin, cout, k, shape, rng)
     out_shape = scratchgen_step(kind, arrays, stride, padding).shape
@@ -101,22 +128,36 @@ def layer_steps(torch, layer, rng):
         lambda: torch_step(torch, kind, arrays, stride, padding),
         lambda: scratchgen_step(kind, arrays, stride, padding, ours_g),
         lambda: torch_step(torch, kind, arrays, stride, padding, torch_g),
+        gemm_floor(layer, rng),
     ]
 
 
 def print_table(rows):
-    """One line a layer: medians of fwd and fwd+bwd, their ratios, and the ratio of the
-    fastest fwd+bwd calls (the minimum is what a quiet machine gives)."""
-    header = ("layer", "fwd ours", "torch", "ratio", "fwd+bwd ours", "torch", "ratio", "min ratio")
+    """One line a layer: medians of fwd and fwd+bwd, their ratios, the ratio of the
+    fastest fwd+bwd calls (the minimum is what a quiet machine gives), and the GEMM floor
+    (the layer's three bare GEMMs) against torch's fwd+bwd."""
+    header = (
+        "layer",
+        "fwd ours",
+        "torch",
+        "ratio",
+        "fwd+bwd ours",
+        "torch",
+        "ratio",
+        "min ratio",
+        "GEMM floor",
+        "floor ratio",
+    )
     print(f"{header[0]:<32}" + "".join(f"{h:>13}" for h in header[1:]))
     median_ratios, min_ratios = [], []
-    for name, (ours_f, torch_f, ours_fb, torch_fb) in rows:
+    for name, (ours_f, torch_f, ours_fb, torch_fb, floor) in rows:
         median_ratios.append(np.median(ours_fb) / np.median(torch_fb))
         min_ratios.append(ours_fb.min() / torch_fb.min())
         cells = [f"{np.median(t):.2f}" for t in (ours_f, torch_f)]
         cells.insert(2, f"{np.median(ours_f) / np.median(torch_f):.2f}")
         cells += [f"{np.median(t):.2f}" for t in (ours_fb, torch_fb)]
         cells += [f"{median_ratios[-1]:.2f}", f"{min_ratios[-1]:.2f}"]
+        cells += [f"{np.median(floor):.2f}", f"{np.median(floor) / np.median(torch_fb):.2f}"]
         print(f"{name:<32}" + "".join(f"{c:>13}" for c in cells))
     for label, ratios in (("median", median_ratios), ("min", min_ratios)):
         print(
