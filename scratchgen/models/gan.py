@@ -181,10 +181,12 @@ class DCGAN(TrainableModel):
     the defaults gave 50 there with seed 0 and 51 with seed 1): a cosine decay of both
     learning rates (69; 63 with lr 6e-4); DiffAugment-style random 2-pixel shifts of D's
     inputs (86 at 40 epochs against 69); R1 gamma 0.5 (59 at 50 epochs against 60); batch
-    16 (43). Batch 32 was better per epoch in every run (seed 0: 40, and 53 on two
-    threads against the defaults' 56; seed 1: 44), but an epoch takes 10.5 s instead of
-    8.6 s on two threads, so 60 epochs overrun 10 minutes. FID moved by 6-13 between runs
-    that differ only in summation order (one thread or two): compare recipes on several.
+    16 (43). Batch 32 gave a lower FID in every run: 40 (seed 0) and 44 (seed 1) on one
+    thread; 53 on two threads, as ``scratchgen train gan --batch-size 32`` runs it, at 55
+    epochs (7 min 57 s) and at 60. But both two-thread runs left one class outside 6-14%
+    (5.9% and 15.1%), against the defaults' 56 with every class inside. FID moved by 6-13
+    between runs that differ only in summation order (one thread or two): compare recipes
+    on several runs.
 
     ``ema`` is the decay the average tends to. The warm-up (update_ema) holds the decay at
     (1 + t) / (10 + t) for the first 8,990 updates, an average over about the last tenth of
