@@ -101,7 +101,8 @@ def gemm_floor(layer, rng):
     _, kind, cin, cout, k, stride, padding, shape = layer
     n, _, h, w = shape
     if kind == "conv":
-        positions = n * (((h + 2 * padding - k) // stride + 1) ** 2)
+        out_h, out_w = ((size + 2 * padding - k) // stride + 1 for size in (h, w))
+        positions = n * out_h * out_w
         window, filters = k * k * cin, cout
     else:
         positions, window, filters = n * h * w, k * k * cout, cin
