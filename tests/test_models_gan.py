@@ -243,6 +243,52 @@ def test_samples_are_drawn_in_eval_mode_where_batch_norm_keeps_the_label():
     assert train_label_effect < 2e-6 and label_effect > 1e-3  # measured: 1e-7 and 6e-3
 
 
+@pytest.mark.parametrize("config", ["dcgan", "cgan"])
+def test_the_ema_generator_samples_with_batch_norm_statistics_of_its_own(config):
+    cls, settings = CONFIGS[config]
+    model = trained_a_little(cls(**settings), steps=3)
+    g_statistics = [b.numpy().copy() for b in model.generator.buffers()]
+    model.sample(4)
+    average = model.generator_ema
+    z = gan.fixed_noise(gan.RECALIBRATION_BATCHES * 64, seed=2)
+    labels = model.check_labels(len(z), None)
+    labels = None if labels is None else sg.tensor(labels)
+    with sg.no_grad():  # the first layer's outputs over the recalibration latents
+        first = average[0](model.generator_input(sg.tensor(z), labels))
+    # equal batches: the average of the batch means is the mean over all of them
+    np.testing.assert_allclose(
+        average[1].running_mean.numpy(), first.numpy().mean(axis=0), rtol=1e-4, atol=1e-6
+    )
+    assert average[1].num_batches_tracked.item() == gan.RECALIBRATION_BATCHES
+    assert not np.allclose(average[1].running_mean.numpy(), model.generator[1].running_mean.numpy())
+    for before, after in zip(g_statistics, model.generator.buffers()):
+        np.testing.assert_array_equal(before, after.numpy())  # G's own are left alone
+
+
+def test_sampling_between_steps_does_not_change_training():
+    runs = []
+    for sample_between in (False, True):
+        sg.manual_seed(3)
+        model = gan.DCGAN().train()
+        for step in range(3):
+            model.train_step(digit_batch("cpu", start=16 * step))
+            if sample_between:
+                model.generate_images(gan.fixed_noise(4, seed=0))
+        runs.append([p.numpy() for p in model.parameters()])
+    for without, with_sampling in zip(*runs):
+        np.testing.assert_array_equal(without, with_sampling)
+
+
+def test_loading_weights_measures_the_ema_statistics_again():
+    model = trained_a_little(gan.DCGAN(), steps=2)
+    model.sample(2)
+    other = trained_a_little(gan.DCGAN(lr=1e-3), steps=2)  # same ema_updates, other weights
+    model.load_state_dict(other.state_dict())
+    assert model.calibrated_at is None
+    z = gan.fixed_noise(4, seed=5)
+    np.testing.assert_array_equal(model.generate_images(z), other.generate_images(z))
+
+
 # ----------------------------------------------------------------------------------
 # pictures and metrics
 # ----------------------------------------------------------------------------------
