@@ -44,8 +44,11 @@ def test_mode_and_momentum_are_restored(device):
 
 def test_a_model_without_batch_norm_is_left_alone(device):
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU()).to(device).eval()
-    update_bn([sg.randn(8, 3, device=device)], model)
+    first = sg.randn(8, 3, device=device)
+    batches = iter([first])
+    update_bn(batches, model)
     assert not model.training
+    assert next(batches) is first  # returned before reading any input, as torch does
 
 
 def test_matches_torch_update_bn_on_the_dcgan_generator():

@@ -190,9 +190,8 @@ class DCGAN(TrainableModel):
     batch 16 (43). Batch 32 gave 40 (seed 0) and 44 (seed 1) at lr 4e-4 and 42 at 8e-4 on
     one thread, but 53 on two threads at 55 and at 60 epochs; three of these five runs left
     a class outside 6-14% (5.9-15.1%), and an epoch takes 18% longer on two threads, so the
-    batch stays 64. FID moved by 6-13
-    between runs that differ only in summation order (one thread or two): compare recipes
-    on several runs.
+    batch stays 64. FID moved by 6-13 between runs that differ only in summation order (one
+    thread or two): compare recipes on several runs.
 
     ``ema`` is the decay the average tends to. The warm-up (update_ema) holds the decay at
     (1 + t) / (10 + t) for the first 8,990 updates, an average over about the last tenth of
@@ -373,20 +372,23 @@ class DCGAN(TrainableModel):
         """
         z = fixed_noise(RECALIBRATION_BATCHES * 64, seed=2)
         labels = self.check_labels(len(z), None)
-        inputs = []
-        for start in range(0, len(z), 64):
-            z_batch = sg.tensor(z[start : start + 64], device=self.device)
-            label_batch = None
-            if labels is not None:
-                label_batch = sg.tensor(labels[start : start + 64], device=self.device)
-            inputs.append(self.generator_input(z_batch, label_batch))
-        update_bn(inputs, self.generator_ema)
+        batches = self.latent_batches(z, labels, 64)
+        update_bn([self.generator_input(*batch) for batch in batches], self.generator_ema)
         self.calibrated_at = self.ema_updates.item()
 
     def load_state_dict(self, state_dict, strict=True):
         """Module.load_state_dict; the EMA copy's statistics are measured again after."""
         self.calibrated_at = None
         return super().load_state_dict(state_dict, strict)
+
+    def latent_batches(self, z, labels, size):
+        """(z, labels) numpy arrays (labels may be None) as Tensor pairs of ``size`` rows."""
+        for start in range(0, len(z), size):
+            z_batch = sg.tensor(z[start : start + size], device=self.device)
+            label_batch = None
+            if labels is not None:
+                label_batch = sg.tensor(labels[start : start + size], device=self.device)
+            yield z_batch, label_batch
 
     def generate_images(self, z, labels=None):
         """numpy (N,1,28,28) float32 in [0, 1] from latents z (numpy (N, 64)) and labels.
@@ -400,11 +402,7 @@ class DCGAN(TrainableModel):
         chunks = []
         try:
             with sg.no_grad():
-                for start in range(0, len(z), BATCH):
-                    z_batch = sg.tensor(z[start : start + BATCH], device=self.device)
-                    label_batch = None
-                    if labels is not None:
-                        label_batch = sg.tensor(labels[start : start + BATCH], device=self.device)
+                for z_batch, label_batch in self.latent_batches(z, labels, BATCH):
                     images = self.generate(z_batch, label_batch, generator)
                     chunks.append(images.numpy())
         finally:
