@@ -1,5 +1,7 @@
 """The reference classifier: its shipped weights, its features, its augmentation."""
 
+import functools
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,6 +10,7 @@ import scratchgen as sg
 from scratchgen.data import mnist
 from scratchgen.metrics import conditional_accuracy, fid
 from scratchgen.models import Classifier, reference_classifier
+from scratchgen.models import classifier as classifier_module
 from scratchgen.models.classifier import noisy, random_shift
 
 
@@ -20,6 +23,20 @@ def test_the_shipped_classifier_is_cached_and_in_eval_mode():
     classifier = reference_classifier()
     assert classifier is reference_classifier("cpu")
     assert not classifier.training
+
+
+def test_loading_the_shipped_classifier_leaves_the_random_stream_alone(monkeypatch):
+    # a metric computed in the middle of training must not change what training draws next
+    monkeypatch.setattr(
+        classifier_module,
+        "_reference_classifier",
+        functools.cache(classifier_module._reference_classifier.__wrapped__),
+    )  # a fresh cache: the classifier is built in this test
+    sg.manual_seed(5)
+    expected = sg.randn(4).numpy()
+    sg.manual_seed(5)
+    reference_classifier()
+    np.testing.assert_array_equal(sg.randn(4).numpy(), expected)
 
 
 def test_features_are_the_128_penultimate_activations(device):

@@ -151,7 +151,9 @@ def _reference_classifier(device):
             f"reference_classifier: no weights at {WEIGHTS!r}; "
             "train them with `scratchgen train classifier` and copy RUN/weights.npz there"
         )
-    classifier = Classifier().to(device)
+    state = sg.get_rng_state()  # its random initialisation is overwritten by the weights:
+    classifier = Classifier().to(device)  # leave the caller's random numbers as they were
+    sg.set_rng_state(state)
     classifier.load_state_dict(sg.load(WEIGHTS, device=device))
     return classifier.eval()
 
