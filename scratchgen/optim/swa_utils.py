@@ -23,13 +23,11 @@ def update_bn(loader, model, device=None):
     The model's mode and each layer's momentum are restored afterwards. Unlike torch's
     version it runs under no_grad (statistics need no graph); the numbers are the same.
     """
-    layers = [module for module in model.modules() if isinstance(module, _BatchNorm)]
-    if not layers:
+    momenta = {layer: layer.momentum for layer in model.modules() if isinstance(layer, _BatchNorm)}
+    if not momenta:
         return
-    momenta = {}
-    for layer in layers:
+    for layer in momenta:
         layer.reset_running_stats()
-        momenta[layer] = layer.momentum
         layer.momentum = None
     was_training = model.training
     model.train()
