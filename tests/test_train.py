@@ -9,7 +9,7 @@ import pytest
 
 import scratchgen as sg
 import scratchgen.nn.functional as F
-from scratchgen import nn, optim, serialization
+from scratchgen import nn, optim, serialization, train
 from scratchgen.data import ArrayDataset
 from scratchgen.models.base import TrainableModel
 from scratchgen.train import Trainer, TrainingDiverged, read_log
@@ -114,6 +114,26 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes_the_same_run(tmp_path, ca
     resumed, _ = trained(tmp_path / "stopped", epochs=2, seed=5, resume=True)
     assert_same_state(straight, resumed)
     assert losses_of(tmp_path / "straight") == losses_of(tmp_path / "stopped")
+
+
+def record_loss_plots(monkeypatch, seconds):
+    """Set the loss plot's interval and return the list of step counts each drawing saw."""
+    drawn = []
+    monkeypatch.setattr(train, "LOSS_PLOT_SECONDS", seconds)
+    monkeypatch.setattr(train.viz, "loss_curves", lambda records, path: drawn.append(len(records)))
+    return drawn
+
+
+def test_losses_png_is_redrawn_between_epochs_only_after_the_interval(tmp_path, monkeypatch):
+    drawn = record_loss_plots(monkeypatch, seconds=0.0)
+    trained(tmp_path / "every", epochs=2)
+    assert drawn == [6, 12, 12]  # after each epoch, and at the end
+    drawn = record_loss_plots(monkeypatch, seconds=1e9)
+    trained(tmp_path / "end", epochs=2)
+    assert drawn == [12]  # the interval never passed: the end draws the whole log
+    drawn = record_loss_plots(monkeypatch, seconds=1e9)
+    trained(tmp_path / "stopped", epochs=2, events={8: "ctrl-c"})
+    assert drawn == [8]  # a stop draws what was logged up to it
 
 
 def test_nan_guard_names_the_loss_and_step_and_keeps_the_good_checkpoint(tmp_path):
