@@ -109,7 +109,7 @@ def test_bad_settings_are_clear_errors():
     "config, settings",
     [
         ("dcgan", {}),
-        ("dcgan", {"loss": "hinge", "ema": 0.0}),
+        ("dcgan", {"loss": "non_saturating", "ema": 0.0}),
         ("dcgan", {"loss": "lsgan", "r1_gamma": 10.0, "lr_g": 1e-4}),
         ("cgan", {"label_smoothing": 0.1}),
         ("cgan-projection", {"r1_gamma": 1.0, "loss": "minimax"}),
