@@ -9,10 +9,9 @@ Each training step (``train_step``) takes one turn of each player:
     2. G step: loss_g = generator_loss(D(G(z)))   on the SAME fakes G(z) of step 1,
        scored by the D just updated (as the reference PyTorch loop does: one G forward)
 
-with the losses of scratchgen.losses (the DCGAN's default is the hinge loss, the CGAN's
-the non-saturating one). G ends in tanh, so
-it works in [-1, 1]; real digits in [0, 1] are mapped to 2x - 1 before D sees them, and
-samples are mapped back with (x + 1) / 2.
+with the losses of scratchgen.losses (by default the hinge loss for the DCGAN, the
+non-saturating loss for the CGAN). G ends in tanh, so it works in [-1, 1]; real digits in
+[0, 1] are mapped to 2x - 1 before D sees them, and samples are mapped back with (x + 1) / 2.
 
     G: Linear(64, 6272) BN1d ReLU -> (128,7,7) ConvT(128,64,4,2,1) BN2d ReLU
        ConvT(64,1,4,2,1) Tanh
