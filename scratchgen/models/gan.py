@@ -186,9 +186,10 @@ class DCGAN(TrainableModel):
 
     Hinge against non-saturating loss, everything else equal (one thread, seeds 0-3, FID at
     60 epochs): 38.8 / 38.9 / 45.3 / 41.1 (mean 41.0) against 46.3 / 40.8 / 50.9 / 50.0
-    (mean 47.0). The hinge loss won all four pairs, by 1.9-8.9, and was ahead at 40 and 50
-    epochs too. FID keeps falling with more epochs: the non-saturating recipe reached 39.3
-    and 36.9 (seeds 0 and 1) at 80 epochs, which do not fit in 10 minutes.
+    (mean 47.0). The hinge loss won all four pairs, by 1.9-8.9, and was ahead at 50 epochs
+    too (seeds 2 and 3: 50.4 and 46.8 against 56.1 and 55.7). FID keeps falling with more
+    epochs: the non-saturating recipe reached 39.3 and 36.9 (seeds 0 and 1) at 80 epochs,
+    which do not fit in 10 minutes.
 
     Screened earlier with the non-saturating loss, on one thread (FID at 60 epochs unless
     said; lr 4e-4 gave 50 there with seed 0 and 51 with seed 1): lr 6e-4 51, 8e-4 48 and 43
@@ -202,8 +203,9 @@ class DCGAN(TrainableModel):
     screens evaluated between epochs while building the reference classifier still drew from
     the global random stream, so their numbers carry that perturbation, 6-13 FID between
     otherwise equal runs. Training is bit for bit the same on one thread and on two: seed 0
-    of the hinge comparison gave 46.3 and 38.8 on one thread, as the CLI did on two. The
-    spread between seeds, up to 10 FID, is what a recipe has to beat.)
+    of the comparison above gave 46.3 (non-saturating) and 38.8 (hinge) on one thread, as
+    the CLI did on two. The spread between seeds, up to 10 FID, is what a recipe has to
+    beat.)
 
     ``ema`` is the decay the average tends to. The warm-up (update_ema) holds the decay at
     (1 + t) / (10 + t) for the first 8,990 updates, an average over about the last tenth of
