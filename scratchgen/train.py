@@ -79,7 +79,7 @@ class Trainer:
         )
         self.epoch, self.batch_in_epoch, self.step = 0, 0, 0
         self.stop_requested = False
-        self.plotted_at = time.monotonic()  # when losses.png was last drawn
+        self.plotted_at = time.monotonic()  # the last drawing of losses.png (or the start)
         model.schedule_over(self.epochs)
         os.makedirs(os.path.join(out, "samples"), exist_ok=True)
         if resume:
