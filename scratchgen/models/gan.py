@@ -189,10 +189,10 @@ class DCGAN(TrainableModel):
     (mean 47.0). The hinge loss won all four pairs, by 1.9-8.9, and was ahead at 50 epochs
     too (seeds 2 and 3: 50.4 and 46.8 against 56.1 and 55.7). Seeds 4 and 5 of the hinge
     recipe gave 41.1 and 39.9: over six seeds 38.8-45.3, mean 40.9, so the default seed
-    meets the 40.8 target and about half the seeds land just above it. With the hinge loss,
-    R1 gamma 0.5 gave 45.2 and 46.3 (seeds 2 and 3), no better. FID keeps falling with more
-    epochs: the non-saturating recipe reached 39.3 and 36.9 (seeds 0 and 1) at 80 epochs,
-    which do not fit in 10 minutes.
+    meets the 40.8 target and half the seeds land above it (41.1, 41.1 and 45.3). With the
+    hinge loss, R1 gamma 0.5 gave 45.2 and 46.3 (seeds 2 and 3), no better. FID keeps
+    falling with more epochs: the non-saturating recipe reached 39.3 and 36.9 (seeds 0 and
+    1) at 80 epochs, which do not fit in 10 minutes.
 
     Screened earlier with the non-saturating loss, on one thread (FID at 60 epochs unless
     said; lr 4e-4 gave 50 there with seed 0 and 51 with seed 1): lr 6e-4 51, 8e-4 48 and 43
