@@ -1,26 +1,25 @@
 """Time conv2d / conv_transpose2d forward and forward+backward: scratchgen vs PyTorch.
 
 The layers are those of the reference models in DESIGN.md (conv VAE, DCGAN, Pix2Pix), in
-float32 on the CPU, PyTorch limited to 2 threads. The two libraries are timed in turns,
-a few calls at a time after a warm-up (see timed_in_blocks); the table shows the medians.
+float32 on the CPU, PyTorch limited to 2 threads. Each library runs in its own process
+for each layer (benchmarks/common.py says why: in a process that imported scratchgen,
+PyTorch's convolutions run 20-45% faster than a user's PyTorch does), and the calls take
+turns a few at a time after a warm-up; the table shows the medians.
 
     python -m benchmarks.bench_conv                 # the table
     python -m benchmarks.bench_conv --profile 3     # cProfile of layer 3 (ours, fwd+bwd)
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_conv --threads 1   # one core each
 
-Importing scratchgen sets glibc's malloc to keep freed memory for reuse (see
-scratchgen/backend.py); SCRATCHGEN_SYSTEM_MALLOC=1 measures without that.
+SCRATCHGEN_SYSTEM_MALLOC=1 measures scratchgen without its malloc settings.
 """
 
 import argparse
 import cProfile
 import pstats
-import time
 
 import numpy as np
 
-import scratchgen as sg
-from scratchgen.ops.conv import conv2d, conv_transpose2d
+from benchmarks.common import serve_turns, start_worker, stop_worker, timed_in_turns, torch_or_none
 
 # (name, kind, in_channels, out_channels, kernel, stride, padding, input shape)
 LAYERS = [
@@ -48,7 +47,9 @@ def make_arrays(kind, cin, cout, k, shape, rng):
 
 def scratchgen_step(kind, arrays, stride, padding, upstream=None):
     """One forward (and backward, if an upstream gradient is given) in scratchgen."""
-    op = conv2d if kind == "conv" else conv_transpose2d
+    import scratchgen as sg  # only in scratchgen's worker process
+
+    op = sg.nn.functional.conv2d if kind == "conv" else sg.nn.functional.conv_transpose2d
     x, w, b = (sg.from_numpy(a).requires_grad_(upstream is not None) for a in arrays)
     y = op(x, w, b, stride=stride, padding=padding)
     if upstream is not None:
@@ -67,28 +68,6 @@ def torch_step(torch, kind, arrays, stride, padding, upstream=None):
     return y
 
 
-def timed_in_blocks(functions, repeats, warmup, block=5, settle_s=0.15):
-    """The milliseconds of `repeats` calls of each function (an array per function).
-
-    The functions take turns in blocks of `block` calls, so that load from other processes
-    hits them alike. Before each block the machine settles for `settle_s`: the worker
-    threads a library leaves busy-waiting after its call (OpenBLAS's poll for about 0.1 s,
-    OpenMP's shorter) would otherwise steal a core from the other library; then `warmup`
-    untimed calls.
-    """
-    times = [[] for _ in functions]
-    while len(times[0]) < repeats:
-        for f, bucket in zip(functions, times):
-            time.sleep(settle_s)
-            for _ in range(warmup):
-                f()
-            for _ in range(block):
-                start = time.perf_counter()
-                f()
-                bucket.append(time.perf_counter() - start)
-    return [1e3 * np.array(bucket) for bucket in times]
-
-
 def gemm_floor(layer, rng):
     """The three bare GEMMs of the layer's fwd+bwd, on ready contiguous operands.
 
@@ -101,7 +80,7 @@ def gemm_floor(layer, rng):
     _, kind, cin, cout, k, stride, padding, shape = layer
     n, _, h, w = shape
     if kind == "conv":
-        out_h, out_w = ((size + 2 * padding - k) // stride + 1 for size in (h, w))
+        _, _, out_h, out_w = conv_output_shape(kind, cout, k, stride, padding, shape)
         positions = n * out_h * out_w
         window, filters = k * k * cin, cout
     else:
@@ -116,21 +95,51 @@ def gemm_floor(layer, rng):
     return lambda: (cols @ weight, grad_rows @ cols, grad_columns @ weight_rows)
 
 
-def layer_steps(torch, layer, rng):
-    """(ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd, GEMM floor) as argument-free
-    callables."""
-    _, kind, cin, cout, k, stride, padding, shape = layer
+def conv_output_shape(kind, cout, k, stride, padding, shape):
+    """The output shape of the layer (conv2d or conv_transpose2d, no dilation)."""
+    n, _, h, w = shape
+    if kind == "conv":
+        return (n, cout, *((size + 2 * padding - k) // stride + 1 for size in (h, w)))
+    return (n, cout, *((size - 1) * stride - 2 * padding + k for size in (h, w)))
+
+
+def layer_functions(library, index, threads):
+    """The timed callables of layer `index` in `library`, on the same arrays (seed 0).
+
+    scratchgen: {"fwd", "fwd+bwd", "floor"}; torch: {"fwd", "fwd+bwd"}.
+    """
+    _, kind, cin, cout, k, stride, padding, shape = layer = LAYERS[index]
+    rng = np.random.default_rng(0)
     arrays = make_arrays(kind, cin, cout, k, shape, rng)
-    out_shape = scratchgen_step(kind, arrays, stride, padding).shape
+    out_shape = conv_output_shape(kind, cout, k, stride, padding, shape)
     upstream = rng.standard_normal(out_shape, dtype=np.float32)
-    ours_g, torch_g = sg.tensor(upstream), torch.from_numpy(upstream)
-    return [
-        lambda: scratchgen_step(kind, arrays, stride, padding),
-        lambda: torch_step(torch, kind, arrays, stride, padding),
-        lambda: scratchgen_step(kind, arrays, stride, padding, ours_g),
-        lambda: torch_step(torch, kind, arrays, stride, padding, torch_g),
-        gemm_floor(layer, rng),
-    ]
+    if library == "torch":
+        torch = torch_or_none(threads)
+        upstream = torch.from_numpy(upstream)
+        return {
+            "fwd": lambda: torch_step(torch, kind, arrays, stride, padding),
+            "fwd+bwd": lambda: torch_step(torch, kind, arrays, stride, padding, upstream),
+        }
+    import scratchgen as sg
+
+    upstream = sg.from_numpy(upstream)
+    return {
+        "fwd": lambda: scratchgen_step(kind, arrays, stride, padding),
+        "fwd+bwd": lambda: scratchgen_step(kind, arrays, stride, padding, upstream),
+        "floor": gemm_floor(layer, rng),
+    }
+
+
+def time_layer(index, repeats, threads, block=5):
+    """(ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd, GEMM floor), arrays of ms."""
+    module = "benchmarks.bench_conv"
+    ours = start_worker(module, "scratchgen", index, threads)
+    theirs = start_worker(module, "torch", index, threads)
+    cases = [(ours, "fwd"), (theirs, "fwd"), (ours, "fwd+bwd"), (theirs, "fwd+bwd")]
+    times = timed_in_turns([*cases, (ours, "floor")], repeats, block)
+    for process in (ours, theirs):
+        stop_worker(process)
+    return times
 
 
 def print_table(rows):
@@ -171,7 +180,6 @@ def print_table(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="torch's threads (2)")
     parser.add_argument(
         "--profile",
@@ -180,23 +188,23 @@ def main():
         metavar="LAYER",
         help="cProfile scratchgen's fwd+bwd of this layer (index) instead",
     )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    rng = np.random.default_rng(0)
+    if args.worker:
+        library, index, threads = args.worker
+        serve_turns(layer_functions(library, int(index), int(threads)))
+        return
     if args.profile is not None:
-        step = layer_steps(torch, LAYERS[args.profile], rng)[2]
+        step = layer_functions("scratchgen", args.profile, args.threads)["fwd+bwd"]
         print(LAYERS[args.profile][0])
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [step() for _ in range(args.repeats)])
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         return
-    rows = []
-    for layer in LAYERS:
-        rows.append(
-            (layer[0], timed_in_blocks(layer_steps(torch, layer, rng), args.repeats, args.warmup))
-        )
+    rows = [
+        (layer[0], time_layer(index, args.repeats, args.threads))
+        for index, layer in enumerate(LAYERS)
+    ]
     print_table(rows)
 
 
