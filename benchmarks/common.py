@@ -1,4 +1,5 @@
-"""Timing helpers shared by the benchmarks: medians after warm-up, ratio tables."""
+"""Timing helpers shared by the benchmarks: medians after warm-up, ratio tables, and the
+workers that time two libraries in turns, each in its own process."""
 
 import json
 import platform
