@@ -112,6 +112,34 @@ def test_conv_transpose2d_gradcheck_and_torch(geometry, with_bias, extra, hw, se
     )
 
 
+# kernel widths that the stride divides: col2im adds s offsets as one block
+# (ops/conv.py, _column_group); the last case has dilation, which turns that off.
+GROUPED_GEOMETRY = [
+    # (kernel, stride, padding, output_padding, dilation), input (1, 2, 4, 5)
+    ((4, 4), (2, 2), (1, 1), (0, 1), (1, 1)),
+    ((3, 6), (1, 3), (0, 2), (0, 2), (2, 1)),
+    ((2, 4), (2, 2), (1, 1), (1, 0), (1, 1)),
+    ((2, 4), (2, 2), (0, 1), (1, 0), (1, 2)),
+]
+
+
+@pytest.mark.parametrize("kernel, stride, padding, output_padding, dilation", GROUPED_GEOMETRY)
+def test_grouped_col2im_matches_torch(kernel, stride, padding, output_padding, dilation, device):
+    x, w, xc, wc = random_arrays(0, (1, 2, 4, 5), (2, 3, *kernel), (1, 3, 9, 11), (2, 3, *kernel))
+    check_op(
+        lambda x, w: conv_transpose2d(x, w, None, stride, padding, output_padding, dilation),
+        lambda x, w: F.conv_transpose2d(x, w, None, stride, padding, output_padding, 1, dilation),
+        [x, w],
+        device,
+    )
+    check_op(  # conv2d's input gradient is the same col2im
+        lambda x, w: conv2d(x, w, None, stride, padding, dilation),
+        lambda x, w: F.conv2d(x, w, None, stride, padding, dilation),
+        [xc, wc],
+        device,
+    )
+
+
 @given(geometry=pool_geometry(), seed=st.integers(0, 2**16))
 def test_max_pool2d_gradcheck_and_torch(geometry, seed, device):
     shape, kernel, stride, padding = geometry

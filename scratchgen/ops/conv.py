@@ -23,7 +23,10 @@ Gradients, with g = dL/dy laid out as a matrix (N*OH*OW, O):
     dL/dx = col2im(g @ w)                    (each row of g @ w added back onto its window)
     dL/dbias = sum of g over N, H, W
 g @ w is computed as one batched GEMM, a (N*OH*OW, O) @ (O, C) product per kernel offset,
-and col2im adds each of these kh*kw slabs onto its strided slice of a zero buffer.
+and col2im adds each of these kh*kw slabs onto its strided slice of a zero buffer. When
+the stride s divides kw, the s offsets j = q s .. q s + s - 1 of one kernel row write
+interleaved output columns that together form one contiguous block, so they share one
+(O, s*C) product and one slice-add.
 The three GEMMs are the bulk of the time; im2col, col2im and layout copies the rest.
 
 conv_transpose2d is the input-gradient of conv2d: conv_transpose2d(x, w) = col2im(x @ w).
@@ -178,21 +181,50 @@ def _window_slices(kernel, stride, dilation, out_hw):
     return [(r, c) for r in rows for c in cols]
 
 
-def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw):
+def _column_group(kernel_w, stride_w, dilation_w):
+    """How many neighbouring kernel columns col2im adds back as one block: the stride s.
+
+    Without dilation, offsets j = q s + t (t = 0 .. s-1) write output column b s + j =
+    (b + q) s + t: for one shift q, the s offsets fill the columns q s .. q s + s OW - 1
+    between them, each exactly once. So their s slabs, side by side, are one contiguous
+    block of that row range. Only when s divides kw; otherwise each offset stands alone.
+    """
+    if dilation_w == 1 and kernel_w % stride_w == 0:
+        return stride_w
+    return 1
+
+
+def _block_slices(kernel, stride, dilation, out_hw, group):
+    """The (rows, cols) slices of the padded buffer that col2im adds each slab onto:
+    per kernel row i and column shift q, row-major. cols q s .. q s + s OW - 1 for a
+    group of s (_column_group); for single offsets, _window_slices."""
+    if group == 1:
+        return _window_slices(kernel, stride, dilation, out_hw)
+    rows = [
+        slice(i * dilation[0], i * dilation[0] + stride[0] * (out_hw[0] - 1) + 1, stride[0])
+        for i in range(kernel[0])
+    ]
+    cols = [slice(q * group, (q + out_hw[1]) * group) for q in range(kernel[1] // group)]
+    return [(r, c) for r in rows for c in cols]
+
+
+def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw, group):
     """The adjoint of _im2col: add every window back where it came from.
 
-    slabs (kh*kw, N*OH*OW, C), one slab per kernel offset (i, j) -> an NCHW view
-    (N, C, H, W) of the cropped sum
-        xpad[n, c, a s + i d, b s + j d] += slabs[(i, j), (n, a, b), c]
-    one strided slice-add per kernel offset; each reads one contiguous slab.
+    slabs (kh*kw/group, N*OH*OW, group*C): one slab per kernel row i and column shift q
+    (_column_group), its columns (t, c) for the offset j = q group + t. Returns an NCHW
+    view (N, C, H, W) of the cropped sum
+        xpad[n, c, a s + i d, b s + j d] += slabs[(i, q), (n, a, b), (t, c)]
+    one slice-add per slab, each reading one contiguous slab. Grouped, a slab writes
+    runs of s*OW*C contiguous numbers instead of C at a time.
     """
     xp = backend.get_array_module(slabs)
     n = slabs.shape[1] // (out_hw[0] * out_hw[1])
-    channels = slabs.shape[2]
+    channels = slabs.shape[2] // group
     (h, w), (ph, pw) = hw, padding
     padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, channels), dtype=slabs.dtype)
-    for k, (rows, columns) in enumerate(_window_slices(kernel, stride, dilation, out_hw)):
-        padded[:, rows, columns, :] += slabs[k].reshape(n, *out_hw, channels)
+    for k, (rows, columns) in enumerate(_block_slices(kernel, stride, dilation, out_hw, group)):
+        padded[:, rows, columns, :] += slabs[k].reshape(n, out_hw[0], -1, channels)
     return _channels_first(padded[:, ph : ph + h, pw : pw + w, :])
 
 
@@ -214,14 +246,18 @@ def _conv_input_grad(grad, weight, hw, stride, padding, dilation):
     """dL/dx of conv2d (and conv_transpose2d's forward): col2im(g @ w).
 
     grad (N, O, OH, OW), weight (O, C, kh, kw) -> (N, C, H, W). The product is one
-    batched GEMM, (N*OH*OW, O) @ (O, C) for each kernel offset, so that the part each
-    offset adds back is a contiguous slab (twice as fast a col2im as strided rows).
+    batched GEMM, (N*OH*OW, O) @ (O, group*C) for each kernel row and column shift
+    (_column_group), so that the part each adds back is a contiguous slab (twice as fast
+    a col2im as strided rows).
     """
     xp = backend.get_array_module(grad)
     out, channels, kh, kw = weight.shape
-    weight_per_offset = xp.ascontiguousarray(weight.transpose(2, 3, 0, 1))
-    slabs = xp.matmul(_pixel_rows(grad), weight_per_offset.reshape(kh * kw, out, channels))
-    return _col2im(slabs, hw, (kh, kw), stride, padding, dilation, grad.shape[2:])
+    group = _column_group(kw, stride[1], dilation[1])
+    # (O, C, kh, kw) -> (kh, kw/group, O, group, C): offset j = q group + t
+    blocks = weight.transpose(2, 3, 0, 1).reshape(kh, kw // group, group, out, channels)
+    blocks = xp.ascontiguousarray(blocks.transpose(0, 1, 3, 2, 4))
+    slabs = xp.matmul(_pixel_rows(grad), blocks.reshape(-1, out, group * channels))
+    return _col2im(slabs, hw, (kh, kw), stride, padding, dilation, grad.shape[2:], group)
 
 
 def _conv_weight_grad(cols, grad, weight_shape):
