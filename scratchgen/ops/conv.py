@@ -208,7 +208,7 @@ def _block_slices(kernel, stride, dilation, out_hw, group):
     return [(r, c) for r in rows for c in cols]
 
 
-def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw, group):
+def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw, group, bias=None):
     """The adjoint of _im2col: add every window back where it came from.
 
     slabs (kh*kw/group, N*OH*OW, group*C): one slab per kernel row i and column shift q
@@ -216,13 +216,19 @@ def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw, group):
     view (N, C, H, W) of the cropped sum
         xpad[n, c, a s + i d, b s + j d] += slabs[(i, q), (n, a, b), (t, c)]
     one slice-add per slab, each reading one contiguous slab. Grouped, a slab writes
-    runs of s*OW*C contiguous numbers instead of C at a time.
+    runs of s*OW*C contiguous numbers instead of C at a time. The sum starts from zeros,
+    or from ``bias`` (C,) in every pixel: cheaper than adding it to the cropped result.
     """
     xp = backend.get_array_module(slabs)
     n = slabs.shape[1] // (out_hw[0] * out_hw[1])
     channels = slabs.shape[2] // group
     (h, w), (ph, pw) = hw, padding
-    padded = xp.zeros((n, h + 2 * ph, w + 2 * pw, channels), dtype=slabs.dtype)
+    shape = (n, h + 2 * ph, w + 2 * pw, channels)
+    if bias is None:
+        padded = xp.zeros(shape, dtype=slabs.dtype)
+    else:
+        padded = xp.empty(shape, dtype=slabs.dtype)
+        padded[...] = bias
     for k, (rows, columns) in enumerate(_block_slices(kernel, stride, dilation, out_hw, group)):
         padded[:, rows, columns, :] += slabs[k].reshape(n, out_hw[0], -1, channels)
     return _channels_first(padded[:, ph : ph + h, pw : pw + w, :])
@@ -242,8 +248,8 @@ def _conv_forward(cols, weight, bias, n, out_hw):
     return _channels_first(y.reshape(n, *out_hw, weight.shape[0]))
 
 
-def _conv_input_grad(grad, weight, hw, stride, padding, dilation):
-    """dL/dx of conv2d (and conv_transpose2d's forward): col2im(g @ w).
+def _conv_input_grad(grad, weight, hw, stride, padding, dilation, bias=None):
+    """dL/dx of conv2d (and conv_transpose2d's forward, + bias): col2im(g @ w).
 
     grad (N, O, OH, OW), weight (O, C, kh, kw) -> (N, C, H, W). The product is one
     batched GEMM, (N*OH*OW, O) @ (O, group*C) for each kernel row and column shift
@@ -257,7 +263,8 @@ def _conv_input_grad(grad, weight, hw, stride, padding, dilation):
     blocks = weight.transpose(2, 3, 0, 1).reshape(kh, kw // group, group, out, channels)
     blocks = xp.ascontiguousarray(blocks.transpose(0, 1, 3, 2, 4))
     slabs = xp.matmul(_pixel_rows(grad), blocks.reshape(-1, out, group * channels))
-    return _col2im(slabs, hw, (kh, kw), stride, padding, dilation, grad.shape[2:], group)
+    out_hw = grad.shape[2:]
+    return _col2im(slabs, hw, (kh, kw), stride, padding, dilation, out_hw, group, bias)
 
 
 def _conv_weight_grad(cols, grad, weight_shape):
@@ -371,10 +378,8 @@ class ConvTranspose2d(Function):
             + 1
             for k in range(2)
         )
-        y = _conv_input_grad(x, weight, out_hw, self.stride, self.padding, self.dilation)
-        if bias is not None:
-            y += bias.reshape(-1, 1, 1)  # y is a fresh array: add in place
-        return y
+        geometry = (self.stride, self.padding, self.dilation)
+        return _conv_input_grad(x, weight, out_hw, *geometry, bias)
 
     def backward(self, gy):
         x, weight = self.inputs[:2]
