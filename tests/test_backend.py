@@ -5,6 +5,9 @@ import pathlib
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import shapes
 
 import scratchgen as sg
 from scratchgen import backend
@@ -81,6 +84,27 @@ def test_scatter_add_adds_repeated_indices(device):
     target = xp.zeros(3)
     backend.scatter_add(target, (xp.asarray([0, 0, 2]),), xp.asarray([1.0, 2.0, 5.0]))
     np.testing.assert_allclose(backend.to_numpy(target), [3.0, 0.0, 5.0])
+
+
+@given(
+    rows=st.integers(1, 6),
+    index_shape=shapes(min_dims=1, max_dims=2, max_side=5),
+    row_shape=shapes(min_dims=0, max_dims=2, max_side=3),
+    seed=st.integers(0, 2**16),
+)
+def test_scatter_add_of_rows_matches_a_loop(rows, index_shape, row_shape, seed, device):
+    """The row fast path (repeats, negative rows, rows of any shape) against a plain loop."""
+    rng = np.random.default_rng(seed)
+    index = rng.integers(-rows, rows, index_shape)
+    values = rng.standard_normal(index_shape + row_shape)
+    start = rng.standard_normal((rows, *row_shape))
+    expected = start.copy()
+    for position in np.ndindex(index_shape):
+        expected[index[position]] += values[position]
+    xp = backend.array_module(device)
+    target = xp.asarray(start)
+    backend.scatter_add(target, (xp.asarray(index),), xp.asarray(values))
+    np.testing.assert_allclose(backend.to_numpy(target), expected, rtol=1e-12, atol=1e-12)
 
 
 def test_manual_seed_is_reproducible(device):
