@@ -348,6 +348,32 @@ def test_reshape_round_trip_is_identity(shape, data, device):
     np.testing.assert_array_equal(back.numpy(), x)
 
 
+def test_reshape_gradient_keeps_the_channels_last_layout_of_its_input(device):
+    """A conv output is channels-last in memory; flattening it for a Linear layer gives
+    back a gradient with the same values as a row-major one, laid out channels-last."""
+    rng = np.random.default_rng(0)
+    nhwc = rng.standard_normal((2, 3, 4, 5))
+    x = sg.tensor(nhwc, device=device).permute(0, 3, 1, 2)  # NCHW view, channels-last
+    x = x.detach().requires_grad_()
+    g = rng.standard_normal((2, 5 * 3 * 4))
+    x.reshape(2, -1).backward(sg.tensor(g, device=device))
+    np.testing.assert_array_equal(x.grad.numpy(), g.reshape(2, 5, 3, 4))
+    assert x.grad.data.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_flatten_of_a_conv_output_passes_gradgradcheck(device):
+    """Double backward through the layout-keeping gradient of reshape."""
+    rng = np.random.default_rng(1)
+    shapes_ = [(2, 2, 5, 5), (3, 2, 3, 3), (12,)]
+    inputs = [sg.tensor(rng.standard_normal(s), device=device, requires_grad=True) for s in shapes_]
+
+    def conv_flatten_linear(x, w, v):
+        features = sg.nn.functional.conv2d(x, w, stride=2).flatten(1)
+        return (features * features) @ v
+
+    assert sg.gradgradcheck(conv_flatten_linear, inputs)
+
+
 @given(shape=shapes(max_dims=4, max_side=4), data=st.data())
 def test_permute_round_trip_is_identity(shape, data, device):
     x = data.draw(arrays(shape))
