@@ -66,6 +66,15 @@ def test_batch_axes_broadcast(device):
     check_op(sg.matmul, torch_matmul, [a, b], device)
 
 
+def test_inner_size_one_is_an_outer_product(device):
+    """The broadcast-multiply path (inner size 1), batch axes broadcasting."""
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 1, 3, 1)), rng.standard_normal((5, 1, 4))
+    product = sg.matmul(sg.tensor(a, device=device), sg.tensor(b, device=device))
+    np.testing.assert_allclose(product.numpy(), np.matmul(a, b), rtol=1e-15)
+    check_op(sg.matmul, torch_matmul, [a, b], device)
+
+
 def test_matmul_with_a_constant_operand(device):
     rng = np.random.default_rng(1)
     w = rng.standard_normal((4, 2))
