@@ -7,7 +7,7 @@ equally for a sum, divided by n for a mean, onto the extreme element(s) for a ma
 from collections import namedtuple
 
 from scratchgen import backend
-from scratchgen.ops.shape import _normalize_dim, broadcast_to, reshape
+from scratchgen.ops.shape import _normalize_dim, broadcast_to, reshape, sum_axes
 from scratchgen.tensor import Function, Tensor
 
 
@@ -41,7 +41,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.x_shape = x.shape
-        return x.sum(axis=self.axes, keepdims=self.keepdim)
+        return sum_axes(x, self.axes, self.keepdim)
 
     def backward(self, gy):
         gy = reshape(gy, _kept_shape(self.x_shape, self.axes))
