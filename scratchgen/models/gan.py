@@ -194,7 +194,8 @@ class DCGAN(TrainableModel):
     falling with more epochs: the non-saturating recipe reached 39.3 and 36.9 (seeds 0 and
     1) at 80 epochs, which do not fit in 10 minutes. Since col2im and the reductions add in
     another order (2026-11-21), seed 0 follows another path and gives FID 42.0 (classes
-    7.4-13.0%, 8 min 2 s with the evaluation): the recipe sits at the target, not below it.
+    7.4-13.0%, 8 min 2 s with the evaluation) and seed 1 gives 38.2 (8.2-11.9%): the recipe
+    sits at the target, not below it.
 
     Screened earlier with the non-saturating loss, on one thread (FID at 60 epochs unless
     said; lr 4e-4 gave 50 there with seed 0 and 51 with seed 1): lr 6e-4 51, 8e-4 48 and 43
