@@ -177,15 +177,15 @@ class DCGAN(TrainableModel):
     The defaults are the recipe that worked best on the 4,000 digits: the hinge loss,
     Adam(8e-4, (0, 0.99)) for both players, lazy R1 (gamma 1 every 8th D step) and the EMA
     (sampled with batch-norm statistics of its own, ``recalibrate``), 66 epochs (4,092
-    steps): 8 min 44 s - 8 min 55 s on an idle 2-core CPU with the evaluation, FID 38.6
-    (seed 0) and 36.3 (seed 1), every class at 7.8-12.5% of the samples. 66, not 60: the
-    speed-ups of 2026-11-21 made room for 6 more epochs, and they also changed the order of
-    some sums, after which 60 epochs gave 42.0 and 38.2 (seeds 0 and 1) instead of 38.8 for
-    seed 0 before. How it got there (FID, seed 0, two threads as the CLI runs, before
-    2026-11-21): the plain DCGAN (lr 2e-4, betas (0.5, 0.999), no R1) 146 at 50 epochs; with
-    R1 at every step 88 at 50; with lazy R1 and lr 4e-4 61 at 60 (50 at 75); with betas (0,
-    0.99) as well 56.4 at 60; with lr 8e-4 50.8; with the EMA's own statistics 46.3; with
-    the hinge loss 38.8.
+    steps): 8 min 39 s - 8 min 55 s on an idle 2-core CPU with the evaluation, FID 38.6
+    (seed 0), 36.3 (seed 1) and 39.1 (seed 2), every class at 7.8-12.5% of the samples. 66,
+    not 60: the speed-ups of 2026-11-21 made room for 6 more epochs, and they also changed
+    the order of some sums, after which 60 epochs gave 42.0 and 38.2 (seeds 0 and 1) instead
+    of 38.8 for seed 0 before. How it got there (FID, seed 0, two threads as the CLI runs,
+    before 2026-11-21): the plain DCGAN (lr 2e-4, betas (0.5, 0.999), no R1) 146 at 50
+    epochs; with R1 at every step 88 at 50; with lazy R1 and lr 4e-4 61 at 60 (50 at 75);
+    with betas (0, 0.99) as well 56.4 at 60; with lr 8e-4 50.8; with the EMA's own
+    statistics 46.3; with the hinge loss 38.8.
 
     Hinge against non-saturating loss, everything else equal (one thread, seeds 0-3, FID at
     60 epochs): 38.8 / 38.9 / 45.3 / 41.1 (mean 41.0) against 46.3 / 40.8 / 50.9 / 50.0
