@@ -166,18 +166,21 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw):
     return xp.ascontiguousarray(windows).reshape(rows, -1)
 
 
+def _offset_slices(kernel, stride, dilation, out_size):
+    """Along one axis, for each kernel offset i: the slice i d, i d + s, ..., (out - 1) s + i d
+    of the padded input that this offset reads across all windows."""
+    return [
+        slice(i * dilation, i * dilation + stride * (out_size - 1) + 1, stride)
+        for i in range(kernel)
+    ]
+
+
 def _window_slices(kernel, stride, dilation, out_hw):
     """For each kernel offset (i, j), row-major: the (rows, cols) slices of the padded
-    input that this offset reads across all windows: rows i d, i d + s, ..., (OH - 1) s + i d.
+    input that this offset reads across all windows (_offset_slices along each axis).
     """
-    rows = [
-        slice(i * dilation[0], i * dilation[0] + stride[0] * (out_hw[0] - 1) + 1, stride[0])
-        for i in range(kernel[0])
-    ]
-    cols = [
-        slice(j * dilation[1], j * dilation[1] + stride[1] * (out_hw[1] - 1) + 1, stride[1])
-        for j in range(kernel[1])
-    ]
+    rows = _offset_slices(kernel[0], stride[0], dilation[0], out_hw[0])
+    cols = _offset_slices(kernel[1], stride[1], dilation[1], out_hw[1])
     return [(r, c) for r in rows for c in cols]
 
 
@@ -200,10 +203,7 @@ def _block_slices(kernel, stride, dilation, out_hw, group):
     group of s (_column_group); for single offsets, _window_slices."""
     if group == 1:
         return _window_slices(kernel, stride, dilation, out_hw)
-    rows = [
-        slice(i * dilation[0], i * dilation[0] + stride[0] * (out_hw[0] - 1) + 1, stride[0])
-        for i in range(kernel[0])
-    ]
+    rows = _offset_slices(kernel[0], stride[0], dilation[0], out_hw[0])
     cols = [slice(q * group, (q + out_hw[1]) * group) for q in range(kernel[1] // group)]
     return [(r, c) for r in rows for c in cols]
 
