@@ -4,9 +4,12 @@ The layers are those of the reference models in DESIGN.md (conv VAE, DCGAN, Pix2
 float32 on the CPU, PyTorch limited to 2 threads. Each library runs in its own process
 for each layer (benchmarks/common.py says why: in a process that imported scratchgen,
 PyTorch's convolutions run 20-45% faster than a user's PyTorch does), and the calls take
-turns a few at a time after a warm-up; the table shows the medians.
+turns a few at a time after a warm-up; the table shows the medians. The layers are timed in
+several rounds, each with fresh processes (one pair of processes gives a ratio that moves
+by 0.2-0.5 between runs here); the medians pool every round's calls, and "round ratios"
+gives the lowest and highest of the rounds' own fwd+bwd ratios.
 
-    python -m benchmarks.bench_conv                 # the table
+    python -m benchmarks.bench_conv                 # the table (3 rounds)
     python -m benchmarks.bench_conv --profile 3     # cProfile of layer 3 (ours, fwd+bwd)
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.bench_conv --threads 1   # one core each
 
@@ -142,10 +145,13 @@ def time_layer(index, repeats, threads, block=5):
     return times
 
 
-def print_table(rows):
-    """One line a layer: medians of fwd and fwd+bwd, their ratios, the ratio of the
-    fastest fwd+bwd calls (the minimum is what a quiet machine gives), and the GEMM floor
-    (the layer's three bare GEMMs) against torch's fwd+bwd."""
+def print_table(layers):
+    """One line a layer. Each round gives the medians of its calls; the table shows the
+    median over the rounds of those medians (fwd, fwd+bwd, the GEMM floor) and of their
+    ratios, the lowest and highest fwd+bwd ratio of a round, the ratio of the fastest
+    fwd+bwd calls of all rounds (the minimum is what a quiet machine gives), and the GEMM
+    floor (the layer's three bare GEMMs) against torch's fwd+bwd.
+    layers: [(name, [time_layer's five arrays for each round])]."""
     header = (
         "layer",
         "fwd ours",
@@ -154,20 +160,26 @@ def print_table(rows):
         "fwd+bwd ours",
         "torch",
         "ratio",
+        "round ratios",
         "min ratio",
         "GEMM floor",
         "floor ratio",
     )
     print(f"{header[0]:<32}" + "".join(f"{h:>13}" for h in header[1:]))
     median_ratios, min_ratios = [], []
-    for name, (ours_f, torch_f, ours_fb, torch_fb, floor) in rows:
-        median_ratios.append(np.median(ours_fb) / np.median(torch_fb))
-        min_ratios.append(ours_fb.min() / torch_fb.min())
-        cells = [f"{np.median(t):.2f}" for t in (ours_f, torch_f)]
-        cells.insert(2, f"{np.median(ours_f) / np.median(torch_f):.2f}")
-        cells += [f"{np.median(t):.2f}" for t in (ours_fb, torch_fb)]
-        cells += [f"{median_ratios[-1]:.2f}", f"{min_ratios[-1]:.2f}"]
-        cells += [f"{np.median(floor):.2f}", f"{np.median(floor) / np.median(torch_fb):.2f}"]
+    for name, rounds in layers:
+        # per round: median ms of ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd, floor
+        ours_f, torch_f, ours_fb, torch_fb, floor = np.array(
+            [[np.median(times) for times in arrays] for arrays in rounds]
+        ).T
+        fb_ratios = ours_fb / torch_fb
+        median_ratios.append(np.median(fb_ratios))
+        min_ratios.append(min(r[2].min() for r in rounds) / min(r[3].min() for r in rounds))
+        cells = [np.median(ours_f), np.median(torch_f), np.median(ours_f / torch_f)]
+        cells += [np.median(ours_fb), np.median(torch_fb), median_ratios[-1]]
+        cells = [f"{c:.2f}" for c in cells] + [f"{fb_ratios.min():.2f}-{fb_ratios.max():.2f}"]
+        cells += [f"{min_ratios[-1]:.2f}", f"{np.median(floor):.2f}"]
+        cells.append(f"{np.median(floor / torch_fb):.2f}")
         print(f"{name:<32}" + "".join(f"{c:>13}" for c in cells))
     for label, ratios in (("median", median_ratios), ("min", min_ratios)):
         print(
@@ -181,6 +193,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2, help="torch's threads (2)")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh process pairs per layer")
     parser.add_argument(
         "--profile",
         type=int,
@@ -201,11 +214,11 @@ def main():
         profiler.runcall(lambda: [step() for _ in range(args.repeats)])
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         return
-    rows = [
-        (layer[0], time_layer(index, args.repeats, args.threads))
-        for index, layer in enumerate(LAYERS)
-    ]
-    print_table(rows)
+    rounds = [[] for _ in LAYERS]
+    for _ in range(args.rounds):
+        for index, layer_rounds in enumerate(rounds):
+            layer_rounds.append(time_layer(index, args.repeats, args.threads))
+    print_table([(layer[0], layer_rounds) for layer, layer_rounds in zip(LAYERS, rounds)])
 
 
 if __name__ == "__main__":
