@@ -6,8 +6,8 @@ for each layer (benchmarks/common.py says why: in a process that imported scratc
 PyTorch's convolutions run 20-45% faster than a user's PyTorch does), and the calls take
 turns a few at a time after a warm-up; the table shows the medians. The layers are timed in
 several rounds, each with fresh processes (one pair of processes gives a ratio that moves
-by 0.2-0.5 between runs here); the medians pool every round's calls, and "round ratios"
-gives the lowest and highest of the rounds' own fwd+bwd ratios.
+by 0.2-0.5 between runs here); the table gives the median round, and "round ratios" the
+lowest and highest of the rounds' own fwd+bwd ratios.
 
     python -m benchmarks.bench_conv                 # the table (3 rounds)
     python -m benchmarks.bench_conv --profile 3     # cProfile of layer 3 (ours, fwd+bwd)

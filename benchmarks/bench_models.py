@@ -3,19 +3,18 @@
 Each (library, model) runs in its own process (benchmarks/common.py says why), and the two
 take turns, a few steps at a time, each turn after a 0.15 s pause and one untimed step;
 each process first runs three untimed steps. Measured instead in two processes a minute
-apart, the same code gave ratios that differed by half on this shared machine. The table
-gives each library's median step, the ratio of the medians and the middle half (quartiles)
-of the ratios of paired turns.
+apart, the same code gave ratios that differed by half on this shared machine.
 
 "step MiB" is the peak resident memory above what the process held once the model was
-built (activations, gradients, optimizer state, allocator slack). PyTorch uses 2 threads
-(this machine's cores).
+built (activations, gradients, optimizer state, allocator slack), the largest of the
+rounds. PyTorch uses 2 threads (this machine's cores).
 
 A single pair of processes still gives a ratio that moves by 0.1-0.2 from one run to the
 next on this machine, so the models are measured in several rounds, each with a fresh
 pair of processes, the rounds one after the other over all models. The table gives the
-median over the rounds (of each round's median step, and of each round's ratio), and
-"round ratios" the lowest and highest ratio of a round.
+median over the rounds (of each round's median step, and of each round's ratio of
+medians), "round ratios" the lowest and highest ratio of a round, and the middle half
+(quartiles) of the ratios of paired turns, over all rounds.
 
     python -m benchmarks.bench_models [--repeats N] [--rounds R] [--plot FILE.png]
 """
@@ -71,7 +70,7 @@ def measure(model, repeats, block):
     }
 
 
-def pool_rounds(model, rounds):
+def summarize_rounds(model, rounds):
     """One table row from a model's rounds (dicts of `measure`).
 
     ours_ms / torch_ms: the median over the rounds of each round's median step; ratio:
@@ -135,7 +134,7 @@ def main(argv=None):
     for _ in range(args.rounds):
         for model in TRAINERS:
             rounds[model].append(measure(model, args.repeats, args.block))
-    rows = [pool_rounds(model, model_rounds) for model, model_rounds in rounds.items()]
+    rows = [summarize_rounds(model, model_rounds) for model, model_rounds in rounds.items()]
     print_table(
         f"Training step ({machine()}, torch threads: 2, {args.rounds} rounds)",
         [

@@ -1,8 +1,8 @@
-"""How the benchmarks pool their rounds: the median round's ratio and the range of them."""
+"""How bench_models sums up its rounds: the median round's ratio and the range of them."""
 
 import numpy as np
 
-from benchmarks.bench_models import pool_rounds
+from benchmarks.bench_models import summarize_rounds
 
 
 def a_round(ours_ms, torch_ms, ours_mib=10.0, torch_mib=20.0):
@@ -17,13 +17,13 @@ def a_round(ours_ms, torch_ms, ours_mib=10.0, torch_mib=20.0):
     }
 
 
-def test_pool_rounds_takes_the_median_round_and_the_range():
+def test_the_median_round_and_the_range():
     rounds = [
         a_round([10, 11, 9], [10, 10, 10]),  # ratio 1.0
         a_round([20, 21, 19], [10, 10, 10], ours_mib=15.0),  # ratio 2.0: a slow round of ours
         a_round([20, 20, 20], [20, 21, 19]),  # ratio 1.0: a slow round of both
     ]
-    row = pool_rounds("m", rounds)
+    row = summarize_rounds("m", rounds)
     # Pooling the steps of all rounds would give 20 / 10 = 2.0; the median round gives 1.0.
     assert row["ratio"] == 1.0
     assert row["round_ratios"] == (1.0, 2.0)
@@ -32,6 +32,6 @@ def test_pool_rounds_takes_the_median_round_and_the_range():
 
 
 def test_one_round_gives_that_round():
-    row = pool_rounds("m", [a_round([20, 22, 21], [10, 11, 10])])
+    row = summarize_rounds("m", [a_round([20, 22, 21], [10, 11, 10])])
     assert row["ratio"] == 21 / 10
     assert row["round_ratios"] == (row["ratio"], row["ratio"])
