@@ -27,7 +27,8 @@ GAN, on discriminator logits r = D(x) (real) and f = D(G(z)) (fake), means over 
     hinge            relu(1 - r) + relu(1 + f)            -f
 
 softplus(-r) = -log sigmoid(r) is BCE-with-logits against target 1, softplus(f) against 0:
-the fused, overflow-free op computes both. Penalties: r1_penalty, wgan_gp_penalty.
+the fused, overflow-free op computes both. Penalties: r1_penalty, wgan_gp_penalty;
+lazy_weight applies a penalty every k-th step only (lazy R1).
 """
 
 import math
@@ -336,6 +337,21 @@ def r1_penalty(discriminator, real, gamma=10.0):
     """
     gradient = _input_gradient(discriminator, real)
     return _per_example(gradient * gradient, "mean") * (gamma / 2)
+
+
+def lazy_weight(step, weight, every):
+    """The weight of a lazily applied penalty at step t (Karras et al., 2020):
+
+        w_t = k w   if t mod k == 0,   else 0        (k = every; t counts from 0)
+
+    so the penalty (an R1's double backward, say) costs 1/k of its price and still pulls
+    as hard on average. k = 1 gives w at every step.
+    """
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"lazy_weight: every must be an int >= 1, got {every!r}")
+    if every == 1:
+        return weight
+    return weight * every if step % every == 0 else 0.0
 
 
 def wgan_gp_penalty(discriminator, real, fake, weight=10.0, alpha=None, eps=1e-12):

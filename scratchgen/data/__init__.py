@@ -11,6 +11,7 @@ Numpy is used freely here: data sets are numpy arrays; the DataLoader turns each
 into Tensors on the chosen device. Origin and licence of the digits: DATA_LICENSE.md.
 """
 
+from scratchgen.data.augment import random_shift
 from scratchgen.data.captions import (
     Tokenizer,
     all_captions,
@@ -48,6 +49,7 @@ __all__ = [
     "mnist",
     "morphological_gradient",
     "parse_caption",
+    "random_shift",
     "read_idx",
     "slant",
     "stratified_split",
