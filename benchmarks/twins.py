@@ -19,9 +19,8 @@ import numpy as np
 import torch
 
 from benchmarks.reference_models import adversarial_update, conv_vae, dcgan, vae_negative_elbo
-from scratchgen import metrics
+from scratchgen import evaluation
 from scratchgen.data import mnist
-from scratchgen.models.classifier import noisy
 
 LATENT_VAE, LATENT_GAN, SAMPLES = 16, 64, 1000
 
@@ -95,14 +94,15 @@ def main():
     torch.manual_seed(0)
     train = torch.tensor(mnist("train").arrays["image"])
     test = mnist("test").arrays["image"]
-    print(f"calibration: FID of noisy test digits {metrics.fid(noisy(test), test):.1f}")
+    calibration = evaluation.fid(evaluation.noisy(test), test)
+    print(f"calibration: FID of noisy test digits {calibration:.1f}")
     twin = vae_twin if args.model == "vae" else gan_twin
     start = time.perf_counter()
     for epoch, samples, extra in twin(train, test, args.epochs, args.every):
-        shares = metrics.class_shares(samples)
+        shares = evaluation.class_shares(samples)
         print(
             f"epoch {epoch:3d}  {time.perf_counter() - start:6.0f} s  "
-            f"FID {metrics.fid(samples, test):6.1f}  class shares "
+            f"FID {evaluation.fid(samples, test):6.1f}  class shares "
             f"{shares.min():.1%}-{shares.max():.1%}  {extra}",
             flush=True,
         )

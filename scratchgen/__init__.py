@@ -89,7 +89,7 @@ double = float64
 __version__ = "0.1.0"
 
 # The layers above the engine (they import the names above, so they come last).
-from scratchgen import data, losses, metrics, models, viz  # noqa: E402
+from scratchgen import data, evaluation, losses, metrics, models, viz  # noqa: E402
 from scratchgen.backend import get_rng_state, set_rng_state  # noqa: E402
 
 __all__ = [
@@ -137,6 +137,7 @@ __all__ = [
     "manual_seed",
     "matmul",
     "max",
+    "evaluation",
     "metrics",
     "models",
     "maximum",

@@ -118,15 +118,17 @@ def cmd_sample(args):
 
 
 def cmd_eval(args):
+    from scratchgen import evaluation
+
     model = load_run(args.run, args.device)
-    metrics = model.evaluate()
+    metrics = evaluation.evaluate(model)
     for name, value in metrics.items():
         print(f"{name:>24}: {format_metric(value)}")
     path = os.path.join(args.run, "metrics.json")
     with open(path, "w") as file:
         json.dump(metrics, file, indent=2)
     print(f"wrote {path}")
-    for figure in model.figures(args.run):
+    for figure in evaluation.figures(model, args.run):
         print(f"wrote {figure}")
 
 

@@ -1,4 +1,4 @@
-"""Evaluation metrics: image quality, ranking, distribution distance, classifier scores.
+"""Evaluation metrics: image quality, ranking, distribution distance. Pure functions on arrays.
 
 Arrays in (NumPy arrays, or Tensors, which are copied to the host), Python floats or NumPy
 arrays out. Everything is computed in float64.
@@ -8,23 +8,17 @@ arrays out. Everything is computed in float64.
     auroc(scores, labels)      area under the ROC curve (anomaly detection)
     frechet_distance(fa, fb)   Frechet distance between Gaussians fitted to two feature sets
 
-Classifier-based scores for generated digits use a trained MNIST classifier (the shipped
-`scratchgen.models.reference_classifier()` unless another is given):
-
-    classify, features, fid, class_shares, conditional_accuracy
-
-Their images are (N, 1, 28, 28) or (N, 28, 28) in [0, 1]; (N, 1, 32, 32) images (the
-synthetic data sets) are centre-cropped to 28 x 28.
+No model is imported here: the scores that need the reference classifier (FID, class
+shares, conditional accuracy) live one floor up, in `scratchgen.evaluation.reference`.
 """
 
 import numpy as np
 
 from scratchgen import backend
-from scratchgen.creation import tensor
-from scratchgen.tensor import Tensor, no_grad
+from scratchgen.tensor import Tensor
 
 
-def _as_numpy(array, dtype=np.float64):
+def as_numpy(array, dtype=np.float64):
     """A NumPy array of dtype from a NumPy array, a Tensor or nested lists."""
     if isinstance(array, Tensor):
         array = backend.to_numpy(array.data)
@@ -57,7 +51,7 @@ def psnr(x, y, data_range=1.0, reduction="mean"):
     reduction: "mean" -> the mean of PSNR_i (a float); "none" -> the (N,) array of PSNR_i.
     Higher is better: +6 dB is half the RMS error.
     """
-    x, y = _as_numpy(x), _as_numpy(y)
+    x, y = as_numpy(x), as_numpy(y)
     _check_same_shape("psnr", x, y)
     _check_data_range("psnr", data_range)
     if x.ndim < 2 or x.shape[0] == 0:
@@ -111,7 +105,7 @@ def ssim(x, y, data_range=1.0, k1=0.01, k2=0.03):
     x, y: arrays of the same shape (..., H, W) with H, W >= 11, e.g. (N, C, H, W); the
     leading axes are averaged over.
     """
-    x, y = _as_numpy(x), _as_numpy(y)
+    x, y = as_numpy(x), as_numpy(y)
     _check_same_shape("ssim", x, y)
     _check_data_range("ssim", data_range)
     window = 2 * SSIM_RADIUS + 1
@@ -154,8 +148,8 @@ def auroc(scores, labels):
     scores: (M,) real numbers, higher = "more positive" (e.g. a reconstruction error for
     anomalies). labels: (M,) booleans or 0/1. 1 is perfect, 0.5 is chance.
     """
-    scores = _as_numpy(scores)
-    labels = _as_numpy(labels, dtype=None)
+    scores = as_numpy(scores)
+    labels = as_numpy(labels, dtype=None)
     if scores.ndim != 1 or labels.shape != scores.shape:
         raise ValueError(
             f"auroc: expected scores and labels of the same shape (M,), "
@@ -201,7 +195,7 @@ def frechet_distance(features_a, features_b):
     D = 1 it reduces to (m_a - m_b)^2 + (s_a - s_b)^2. This is FID when the features come
     from a classifier (see `fid`).
     """
-    a, b = _as_numpy(features_a), _as_numpy(features_b)
+    a, b = as_numpy(features_a), as_numpy(features_b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
         raise ValueError(
             "frechet_distance: expected feature sets (N, D) and (M, D), "
@@ -219,120 +213,3 @@ def frechet_distance(features_a, features_b):
     mean_term = ((a.mean(axis=0) - b.mean(axis=0)) ** 2).sum()
     distance = mean_term + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt_middle
     return float(max(distance, 0.0))
-
-
-# ----------------------------------------------------------------------------------
-# classifier-based scores
-# ----------------------------------------------------------------------------------
-
-
-def _digit_images(name, images):
-    """(N, 1, 28, 28) float32 from (N, 1, 28, 28), (N, 28, 28) or (N, 1, 32, 32) in [0, 1]."""
-    images = _as_numpy(images, dtype=np.float32)
-    if images.ndim == 3:
-        images = images[:, None]
-    if images.ndim == 4 and images.shape[1:] == (1, 32, 32):
-        images = images[:, :, 2:30, 2:30]
-    if images.ndim != 4 or images.shape[1:] != (1, 28, 28) or len(images) == 0:
-        raise ValueError(
-            f"{name}: expected N >= 1 digit images of shape (N, 1, 28, 28), (N, 28, 28) or "
-            f"(N, 1, 32, 32), got {images.shape}"
-        )
-    low, high = float(images.min()), float(images.max())
-    if not (low >= -1e-3 and high <= 1 + 1e-3):  # also catches NaN
-        raise ValueError(
-            f"{name}: expected pixel values in [0, 1], got values in [{low:.3g}, {high:.3g}] "
-            "(map tanh outputs with (x + 1) / 2, logits with a sigmoid)"
-        )
-    return images
-
-
-def _classifier_or_reference(classifier):
-    """classifier, or the shipped reference classifier when it is None."""
-    if classifier is None:
-        from scratchgen.models import reference_classifier  # models sit above metrics
-
-        classifier = reference_classifier()
-    return classifier
-
-
-def _run_batched(name, method, images, classifier, batch_size):
-    """method(batch Tensor) for each batch, under no_grad, concatenated as NumPy.
-
-    Batches are built on the device and with the dtype of the classifier's first parameter.
-    """
-    if batch_size < 1:
-        raise ValueError(f"{name}: expected batch_size >= 1, got {batch_size}")
-    first = next(iter(classifier.parameters()), None)
-    device = "cpu" if first is None else first.device
-    dtype = backend.float32 if first is None else first.dtype
-    outputs = []
-    with no_grad():
-        for start in range(0, len(images), batch_size):
-            batch = tensor(images[start : start + batch_size], dtype=dtype, device=device)
-            outputs.append(backend.to_numpy(method(batch).data))
-    return np.concatenate(outputs)
-
-
-def classify(images, classifier=None, batch_size=500):
-    """The classifier's logits (N, 10) for digit images, as a NumPy array.
-
-    images: (N, 1, 28, 28), (N, 28, 28) or (N, 1, 32, 32) (centre-cropped) in [0, 1].
-    classifier: a module with classifier(x) -> logits, in eval mode; None -> the shipped
-    reference classifier.
-    """
-    images = _digit_images("classify", images)
-    classifier = _classifier_or_reference(classifier)
-    return _run_batched("classify", classifier, images, classifier, batch_size)
-
-
-def features(images, classifier=None, batch_size=500):
-    """The classifier's penultimate features (N, D) (classifier.features), as NumPy."""
-    images = _digit_images("features", images)
-    classifier = _classifier_or_reference(classifier)
-    return _run_batched("features", classifier.features, images, classifier, batch_size)
-
-
-def fid(images_a, images_b, classifier=None):
-    """Frechet distance between the classifier features of two image sets.
-
-        FID = ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^(1/2) S_b S_a^(1/2))^(1/2))
-
-    over the (N, 128) penultimate features of the reference MNIST classifier (the role
-    Inception-v3 plays for the usual FID, so values are not comparable with published
-    ones). Lower is better; compare models at equal sample sizes, as FID is biased upwards
-    for small N.
-    """
-    classifier = _classifier_or_reference(classifier)
-    images_a = _digit_images("fid", images_a)
-    images_b = _digit_images("fid", images_b)
-    return frechet_distance(features(images_a, classifier), features(images_b, classifier))
-
-
-def class_shares(images, classifier=None):
-    """Fraction of the images the classifier assigns to each class: (10,), summing to 1.
-
-        share_c = (1 / N) #{i : argmax_k logits_ik = c}
-
-    A GAN with mode collapse puts most of its mass on a few digits; ideal is 0.1 each.
-    """
-    logits = classify(_digit_images("class_shares", images), classifier)
-    predictions = logits.argmax(axis=1)
-    return np.bincount(predictions, minlength=logits.shape[1]) / len(predictions)
-
-
-def conditional_accuracy(images, labels, classifier=None):
-    """Fraction of images the classifier labels as the class they were generated for.
-
-        accuracy = (1 / N) #{i : argmax_k logits_ik = labels_i}
-
-    For a conditional generator: sample(n, labels) should draw the digits asked for.
-    """
-    images = _digit_images("conditional_accuracy", images)
-    labels = _as_numpy(labels, dtype=None)
-    if labels.shape != (len(images),):
-        raise ValueError(
-            f"conditional_accuracy: expected labels of shape ({len(images)},), got {labels.shape}"
-        )
-    predictions = classify(images, classifier).argmax(axis=1)
-    return float((predictions == labels).mean())

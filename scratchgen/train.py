@@ -10,7 +10,7 @@ scratchgen.models.base); the Trainer does the rest:
 - ``log.jsonl``: one JSON line per step with every loss; ``losses.png`` from it, redrawn
   after an epoch when LOSS_PLOT_SECONDS have passed since the last drawing, and at the end
   (a 60-epoch GAN log takes 0.4 s to draw: after every epoch, 3.5% of the run);
-- ``samples/epoch_NNN.png`` (``model.snapshot``) after every epoch;
+- ``samples/epoch_NNN.png`` (``evaluation.snapshot``) after every epoch;
 - the learning-rate schedulers (``model.schedulers``) stepped after every epoch;
 - ``checkpoint.npz`` after every epoch, written atomically: model, optimizers, schedulers,
   the random generator's state and the position (epoch, batch). Resuming restores all of
@@ -30,7 +30,7 @@ import time
 from tqdm import tqdm
 
 import scratchgen as sg
-from scratchgen import backend, viz
+from scratchgen import backend, evaluation, viz
 from scratchgen.data import DataLoader
 from scratchgen.models.base import CHECKPOINT_FILE, CONFIG_FILE
 from scratchgen.serialization import load, save
@@ -204,8 +204,8 @@ class Trainer:
     def _end_epoch(self):
         self.model.eval()
         with sg.no_grad():
-            self.model.snapshot(
-                self.path(os.path.join("samples", f"epoch_{self.epoch + 1:03d}.png"))
+            evaluation.snapshot(
+                self.model, self.path(os.path.join("samples", f"epoch_{self.epoch + 1:03d}.png"))
             )
         self.model.train()
         for scheduler in self.model.schedulers.values():
@@ -222,7 +222,7 @@ class Trainer:
         self._plot_losses()
         save(self.model.state_dict(), self.path(WEIGHTS_FILE))
         self.model.eval()
-        self.model.figures(self.out)
+        evaluation.figures(self.model, self.out)
 
     def _check_finite(self, losses):
         for name, value in losses.items():

@@ -1,4 +1,5 @@
-"""Figures for training runs: image grids, loss curves, latent scatters, interpolations.
+"""Figures for training runs: image grids, loss curves, latent scatters, interpolations,
+strips of the per-epoch snapshots.
 
 Every function draws on its own matplotlib Figure with the Agg canvas (no pyplot, so no
 global state and no window), writes the file (format from its suffix, e.g. .png or .pdf),
@@ -17,6 +18,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 
 from scratchgen import backend
 from scratchgen.tensor import Tensor
@@ -165,6 +167,23 @@ def before_after(columns, path, n=8, title=None):
         axes.set_title(name)
     if title is not None:
         figure.suptitle(title)
+    return _save(figure, path)
+
+
+def snapshot_strip(folder, path, frames=6):
+    """Up to ``frames`` of the per-epoch grids ``folder/epoch_NNN.png`` (first, last and
+    evenly in between) side by side, titled with their epoch; returns the path (None: no
+    grids in the folder)."""
+    grids = sorted(Path(folder).glob("epoch_*.png"))
+    if not grids:
+        return None
+    picks = np.unique(np.linspace(0, len(grids) - 1, min(frames, len(grids))).round())
+    figure = Figure(figsize=(3 * len(picks), 3.3))
+    for column, index in enumerate(picks.astype(int)):
+        axes = figure.add_subplot(1, len(picks), column + 1)
+        axes.imshow(imread(grids[index]))
+        axes.set_title(f"epoch {int(grids[index].stem.split('_')[1])}")
+        axes.set_axis_off()
     return _save(figure, path)
 
 

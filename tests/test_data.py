@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import scratchgen as sg
 from scratchgen import backend
 from scratchgen.data import (
     ArrayDataset,
@@ -27,6 +28,7 @@ from scratchgen.data import (
     mnist,
     morphological_gradient,
     parse_caption,
+    random_shift,
     read_idx,
     slant,
     stratified_split,
@@ -494,3 +496,20 @@ def test_captioned_digits_tokens_decode_to_captions(device):
     batch = next(iter(DataLoader(captioned_digits("test"), batch_size=8, device=device)))
     assert batch["tokens"].device == device and isinstance(batch["caption"], list)
     assert Tokenizer().decode(batch["tokens"]) == batch["caption"]
+
+
+@given(st.integers(0, 3), st.integers(0, 1000))
+def test_random_shift_moves_each_image_without_changing_its_ink(shift, seed):
+    sg.manual_seed(seed)
+    image = np.zeros((6, 2, 12, 12), np.float32)
+    image[:, :, 4:8, 4:8] = np.arange(32, dtype=np.float32).reshape(2, 4, 4) + 1
+    shifted = random_shift(sg.tensor(image), shift).numpy()
+    assert shifted.shape == image.shape
+    np.testing.assert_allclose(shifted.sum(axis=(1, 2, 3)), image.sum(axis=(1, 2, 3)))
+    for original, moved in zip(image, shifted):  # a pure translation by at most `shift`
+        rows, cols = np.nonzero(moved[0])
+        dy, dx = rows.min() - 4, cols.min() - 4
+        assert abs(dy) <= shift and abs(dx) <= shift
+        np.testing.assert_array_equal(
+            moved[:, 4 + dy : 8 + dy, 4 + dx : 8 + dx], original[:, 4:8, 4:8]
+        )

@@ -1,15 +1,12 @@
 """Metrics: known values, independent reference implementations, invariances, bad input."""
 
-import sys
-import types
-
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchgen as sg
-from scratchgen import backend, metrics, nn
+from scratchgen import metrics
 
 rng = np.random.default_rng(0)
 
@@ -256,120 +253,3 @@ def test_frechet_distance_bad_input():
         metrics.frechet_distance(np.zeros((3, 4)), np.zeros((3, 5)))
     with pytest.raises(ValueError, match="frechet_distance: expected at least 2 samples"):
         metrics.frechet_distance(np.zeros((1, 4)), np.zeros((3, 4)))
-
-
-# ----------------------------------------------------------------------------------
-# classifier-based scores, with a tiny stand-in classifier
-# ----------------------------------------------------------------------------------
-
-
-class PixelClassifier(nn.Module):
-    """Logits and 'features' as linear maps of the flattened 28 x 28 pixels."""
-
-    def __init__(self):
-        super().__init__()
-        self.head = nn.Linear(784, 10)
-        self.project = nn.Linear(784, 6)
-        self.calls = []
-
-    def forward(self, x):
-        self.calls.append((x.shape, x.device, x.dtype, sg.is_grad_enabled()))
-        return self.head(x.reshape(len(x), 784))
-
-    def features(self, x):
-        return self.project(x.reshape(len(x), 784))
-
-
-@pytest.fixture
-def classifier(device):
-    return PixelClassifier().to(device)
-
-
-def digits(n=12, seed=0):
-    return np.random.default_rng(seed).uniform(0, 1, size=(n, 1, 28, 28)).astype(np.float32)
-
-
-def expected_logits(classifier, x):
-    weight, bias = (backend.to_numpy(p.data) for p in classifier.head.parameters())
-    return x.reshape(len(x), 784) @ weight.T + bias
-
-
-def test_classify_in_batches_on_the_classifier_device(classifier, device):
-    x = digits(12)
-    logits = metrics.classify(x, classifier, batch_size=5)
-    assert isinstance(logits, np.ndarray) and logits.shape == (12, 10)
-    np.testing.assert_allclose(logits, expected_logits(classifier, x), rtol=1e-4, atol=1e-5)
-    assert [call[0] for call in classifier.calls] == [(5, 1, 28, 28)] * 2 + [(2, 1, 28, 28)]
-    assert all(call[1:] == (device, sg.float32, False) for call in classifier.calls)
-
-
-def test_classify_accepts_grey_32px_and_tensor_images(classifier):
-    x = digits(4)
-    logits = metrics.classify(x, classifier)
-    padded = np.pad(x, ((0, 0), (0, 0), (2, 2), (2, 2)))
-    np.testing.assert_allclose(metrics.classify(padded, classifier), logits, rtol=1e-6)
-    np.testing.assert_allclose(metrics.classify(x[:, 0], classifier), logits, rtol=1e-6)
-    np.testing.assert_allclose(metrics.classify(sg.tensor(x), classifier), logits, rtol=1e-6)
-
-
-def test_classify_uses_the_classifier_dtype(classifier):
-    x = digits(3)
-    logits = metrics.classify(x, classifier.to(sg.float64))
-    assert classifier.calls[0][2] == sg.float64 and logits.dtype == np.float64
-    np.testing.assert_allclose(logits, expected_logits(classifier, x.astype(np.float64)))
-
-
-def test_features_and_fid(classifier):
-    x, y = digits(20, seed=0), digits(20, seed=1)
-    feats = metrics.features(x, classifier, batch_size=7)
-    weight, bias = (backend.to_numpy(p.data) for p in classifier.project.parameters())
-    np.testing.assert_allclose(feats, x.reshape(20, 784) @ weight.T + bias, rtol=1e-4, atol=1e-5)
-    assert metrics.fid(x, x, classifier) < 1e-6
-    expected = metrics.frechet_distance(feats, metrics.features(y, classifier))
-    assert metrics.fid(x, y, classifier) == pytest.approx(expected)
-
-
-def test_class_shares_and_conditional_accuracy(classifier):
-    x = digits(30)
-    predictions = expected_logits(classifier, x).argmax(axis=1)
-    shares = metrics.class_shares(x, classifier)
-    assert shares.shape == (10,) and shares.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(shares, np.bincount(predictions, minlength=10) / 30)
-    assert metrics.conditional_accuracy(x, predictions, classifier) == 1.0
-    assert metrics.conditional_accuracy(x, (predictions + 1) % 10, classifier) == 0.0
-    half_wrong = np.where(np.arange(30) < 15, predictions, (predictions + 1) % 10)
-    assert metrics.conditional_accuracy(x, half_wrong, classifier) == 0.5
-
-
-def test_default_classifier_is_the_reference(monkeypatch):
-    stand_in = PixelClassifier()
-    fake_models = types.ModuleType("scratchgen.models")
-    fake_models.reference_classifier = lambda: stand_in
-    monkeypatch.setitem(sys.modules, "scratchgen.models", fake_models)
-    metrics.classify(digits(2))
-    assert len(stand_in.calls) == 1
-
-
-@pytest.mark.parametrize(
-    "name, call",
-    [
-        ("classify", lambda x, c: metrics.classify(x, c)),
-        ("features", lambda x, c: metrics.features(x, c)),
-        ("fid", lambda x, c: metrics.fid(x, digits(3), c)),
-        ("class_shares", lambda x, c: metrics.class_shares(x, c)),
-        ("conditional_accuracy", lambda x, c: metrics.conditional_accuracy(x, [0, 1, 2], c)),
-    ],
-)
-def test_classifier_scores_bad_images(name, call, classifier):
-    for shape in [(3, 3, 28, 28), (3, 1, 30, 30), (3, 784), (0, 1, 28, 28)]:
-        with pytest.raises(ValueError, match=rf"{name}: expected N >= 1 digit images .*{shape}"):
-            call(np.zeros(shape, dtype=np.float32), classifier)
-    with pytest.raises(ValueError, match=rf"{name}: expected pixel values in \[0, 1\]"):
-        call(2 * digits(3) - 1, classifier)  # tanh range
-
-
-def test_classifier_scores_bad_arguments(classifier):
-    with pytest.raises(ValueError, match=r"conditional_accuracy: expected labels of shape \(3,\)"):
-        metrics.conditional_accuracy(digits(3), [0, 1], classifier)
-    with pytest.raises(ValueError, match="classify: expected batch_size >= 1"):
-        metrics.classify(digits(3), classifier, batch_size=0)

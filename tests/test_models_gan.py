@@ -1,6 +1,6 @@
 """The DCGAN and the conditional GAN: architecture, initialisation, the training step, EMA,
-sampling in eval mode (the pin of issue 6), checkpoints, the run folder, evaluation, and a
-2-D toy GAN that learns to cover the eight modes of a ring of Gaussians."""
+sampling in eval mode (the pin of issue 6), checkpoints, the run folder, and a 2-D toy
+GAN that learns to cover the eight modes of a ring of Gaussians."""
 
 import math
 
@@ -12,7 +12,6 @@ from scratchgen import losses, nn, optim
 from scratchgen.data import mnist
 from scratchgen.models import gan
 from scratchgen.models.base import load
-from scratchgen.models.classifier import Classifier
 from scratchgen.train import Trainer, read_log
 
 CONFIGS = {
@@ -287,34 +286,6 @@ def test_loading_weights_measures_the_ema_statistics_again():
     assert model.calibrated_at is None
     z = gan.fixed_noise(4, seed=5)
     np.testing.assert_array_equal(model.generate_images(z), other.generate_images(z))
-
-
-# ----------------------------------------------------------------------------------
-# pictures and metrics
-# ----------------------------------------------------------------------------------
-
-
-def test_cgan_snapshots_and_figures(tmp_path):
-    model = gan.ConditionalGAN()
-    for epoch in (1, 2):
-        model.snapshot(tmp_path / "samples" / f"epoch_{epoch:03d}.png")
-    paths = model.figures(tmp_path)
-    assert sorted(p.name for p in paths) == ["class_grid.png", "samples_over_epochs.png"]
-    assert all(p.stat().st_size > 0 for p in paths)
-
-
-def test_evaluate_reports_fid_calibration_shares_and_conditional_accuracy():
-    stand_in = Classifier().eval()  # an untrained ruler: only the plumbing is tested here
-    results = gan.ConditionalGAN().evaluate(classifier=stand_in)
-    assert set(results) == {
-        "fid",
-        "fid_noise_calibration",
-        "class_shares",
-        "conditional_accuracy",
-    }
-    assert results["fid"] >= 0 and results["fid_noise_calibration"] >= 0
-    assert len(results["class_shares"]) == 10 and math.isclose(sum(results["class_shares"]), 1)
-    assert 0 <= results["conditional_accuracy"] <= 1
 
 
 # ----------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ import pytest
 
 import scratchgen as sg
 import scratchgen.nn.functional as F
-from scratchgen import nn, optim, serialization, train
+from scratchgen import nn, optim, serialization, train, viz
 from scratchgen.data import ArrayDataset
+from scratchgen.evaluation import Report, reports
 from scratchgen.models.base import TrainableModel
 from scratchgen.train import Trainer, TrainingDiverged, read_log
 
@@ -51,10 +52,13 @@ class TinyRegressor(TrainableModel):
         value = float("nan") if event == "nan" else loss.item()
         return {"loss": value}
 
-    def snapshot(self, path):
-        from scratchgen.viz import image_grid
 
-        return image_grid(np.abs(self.hidden.weight.numpy()).reshape(1, 1, 16, 4), path)
+@reports("tiny")
+class TinyReport(Report):
+    """The per-epoch picture of the tiny model: its first layer's weights."""
+
+    def snapshot(self, path):
+        return viz.image_grid(np.abs(self.model.hidden.weight.numpy()).reshape(1, 1, 16, 4), path)
 
 
 def new_model(seed, **kwargs):

@@ -6,7 +6,7 @@ model = sg.models.load("runs/classifier")     # a trained run, in eval mode
 
 from scratchgen.models.autoencoder import ConvDenoisingAutoEncoder, MLPAutoEncoder
 from scratchgen.models.base import TrainableModel, build, family, load, names, register
-from scratchgen.models.classifier import Classifier, reference_classifier
+from scratchgen.models.classifier import Classifier
 from scratchgen.models.gan import DCGAN, ConditionalGAN
 from scratchgen.models.vae import VAE
 
@@ -22,6 +22,5 @@ __all__ = [
     "family",
     "load",
     "names",
-    "reference_classifier",
     "register",
 ]

@@ -15,12 +15,9 @@ scored against the clean x: to undo the noise it has to learn what digits look l
 import numpy
 
 import scratchgen as sg
-from scratchgen import losses, metrics, nn, optim, viz
+from scratchgen import losses, nn, optim
 from scratchgen.data import mnist
 from scratchgen.models.base import TrainableModel, register
-from scratchgen.models.classifier import noisy
-
-SHOWN = 8  # test digits shown in the per-epoch pictures
 
 
 def conv_encoder(code_size):
@@ -58,16 +55,9 @@ def add_noise(x, sigma):
     """clip(x + sigma eps, 0, 1), eps ~ N(0, 1): the corruption the DAE learns to undo.
 
     The noise comes from the device's generator, so a checkpoint's random state covers it.
-    The fixed noisy test set of the evaluation is ``classifier.noisy`` (seed 0).
+    The fixed noisy test set of the evaluation is ``evaluation.autoencoder.noisy_test_digits``.
     """
     return (x + sg.randn_like(x) * sigma).clamp(0.0, 1.0)
-
-
-def project_2d(points):
-    """The first two principal components of (N, D) points: a 2-D view of a latent space."""
-    centred = points - points.mean(axis=0)
-    _, _, directions = numpy.linalg.svd(centred, full_matrices=False)
-    return centred @ directions[:2].T
 
 
 class AutoEncoderBase(TrainableModel):
@@ -110,42 +100,6 @@ class AutoEncoderBase(TrainableModel):
     def training_data(self, split="train"):
         return mnist(split)
 
-    def shown_digits(self):
-        """A fixed set of test digits (one per class where possible) for the pictures."""
-        return mnist("test").arrays["image"][::100][:SHOWN]
-
-    def snapshot(self, path):
-        digits = self.shown_digits()
-        return viz.before_after({"input": digits, "reconstruction": self.reconstruct(digits)}, path)
-
-    def figures(self, out):
-        """The pictures of a finished run: latent scatter and interpolations (see below)."""
-        test = mnist("test")
-        with sg.no_grad():
-            codes = self.code(test.arrays["image"]).numpy()
-        return [
-            viz.latent_scatter(
-                project_2d(codes),
-                test.arrays["label"],
-                f"{out}/latent_scatter.png",
-                title="test codes, first two principal components",
-            ),
-            self.interpolations(f"{out}/interpolation.png"),
-        ]
-
-    def interpolations(self, path, steps=10):
-        """Decode straight lines between the codes of pairs of test digits (0->5, 1->6 ...)."""
-        test = mnist("test")
-        starts, ends = test.arrays["image"][0:500:100], test.arrays["image"][550:1000:100]
-        with sg.no_grad():
-            z_start, z_end = self.code(starts).numpy(), self.code(ends).numpy()
-            rows = []
-            for a, b in zip(z_start, z_end):
-                weights = numpy.linspace(0.0, 1.0, steps, dtype=numpy.float32)[:, None]
-                line = sg.tensor((1 - weights) * a + weights * b, device=self.device)
-                rows.append(self.decode(line).sigmoid().numpy())
-        return viz.interpolation_strip(rows, path, title="latent interpolation")
-
 
 @register("ae")
 class MLPAutoEncoder(AutoEncoderBase):
@@ -170,15 +124,6 @@ class MLPAutoEncoder(AutoEncoderBase):
         )
         self.optimizers = {"adam": optim.Adam(self.parameters(), lr=lr)}
 
-    def evaluate(self):
-        test = mnist("test").arrays["image"]
-        with sg.no_grad():
-            loss = self.loss(test).item()
-        return {
-            "test_bce_nats": loss,
-            "psnr_reconstruction": metrics.psnr(self.reconstruct(test), test),
-        }
-
 
 @register("dae")
 class ConvDenoisingAutoEncoder(AutoEncoderBase):
@@ -196,36 +141,3 @@ class ConvDenoisingAutoEncoder(AutoEncoderBase):
         self.encoder = conv_encoder(code_size)
         self.decoder = conv_decoder(code_size)
         self.optimizers = {"adam": optim.Adam(self.parameters(), lr=lr)}
-
-    def test_noise(self, images):
-        """The fixed noisy test set of the evaluation (seed 0)."""
-        return noisy(images, self.noise, seed=0)
-
-    def snapshot(self, path):
-        digits = self.shown_digits()
-        noisy = self.test_noise(digits)
-        columns = {"clean": digits, "noisy": noisy, "denoised": self.reconstruct(noisy)}
-        return viz.before_after(columns, path)
-
-    def figures(self, out):
-        test = mnist("test").arrays["image"][::60][:16]  # 16 digits across the classes
-        noisy = self.test_noise(test)
-        columns = {"clean": test, "noisy": noisy, "denoised": self.reconstruct(noisy)}
-        return super().figures(out) + [viz.before_after(columns, f"{out}/denoising.png", n=16)]
-
-    def evaluate(self):
-        """PSNR and SSIM of noisy and denoised test digits; the classifier's accuracy on them."""
-        test = mnist("test")
-        clean, labels = test.arrays["image"], test.arrays["label"]
-        noisy = self.test_noise(clean)
-        denoised = self.reconstruct(noisy)
-        return {
-            "noise_sigma": self.noise,
-            "psnr_noisy": metrics.psnr(noisy, clean),
-            "psnr_denoised": metrics.psnr(denoised, clean),
-            "ssim_noisy": metrics.ssim(noisy, clean),
-            "ssim_denoised": metrics.ssim(denoised, clean),
-            "classifier_acc_clean": metrics.conditional_accuracy(clean, labels),
-            "classifier_acc_noisy": metrics.conditional_accuracy(noisy, labels),
-            "classifier_acc_denoised": metrics.conditional_accuracy(denoised, labels),
-        }

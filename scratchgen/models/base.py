@@ -7,9 +7,10 @@ The Trainer (scratchgen.train) drives any model through one small interface:
     model.schedulers        -> {"name": lr scheduler}       stepped after every epoch
     model.config            -> the keyword arguments that rebuild the model
     model.training_data(split) -> the ArrayDataset the family trains on
-    model.snapshot(path)    -> the picture written after every epoch
-    model.figures(out)      -> the pictures of a finished run (optional)
-    model.evaluate()        -> {"metric": number, ...}      what ``scratchgen eval`` prints
+
+What scores and draws a model (the picture after every epoch, the figures of a finished
+run, the metrics of ``scratchgen eval``) is not here: it is the family's Report in
+``scratchgen.evaluation``, one floor up.
 
 A family registers itself with ``@register("name")``; ``build(name, **config)`` makes
 one, and ``load(run_dir)`` rebuilds the model of a run folder with its trained weights.
@@ -91,17 +92,6 @@ class TrainableModel(nn.Module):
 
     def training_data(self, split="train"):
         raise NotImplementedError(f"{type(self).__name__} must define training_data(split)")
-
-    def snapshot(self, path):
-        """Write the picture of the model's progress (a sample grid, reconstructions)."""
-        raise NotImplementedError(f"{type(self).__name__} must define snapshot(path)")
-
-    def figures(self, out):
-        """Write the pictures of a finished run into folder ``out``; returns their paths."""
-        return []
-
-    def evaluate(self):
-        raise NotImplementedError(f"{type(self).__name__} must define evaluate()")
 
     def sample(self, n, labels=None):
         raise ValueError(f"sample: model {self.name!r} is not generative; it has no samples")

@@ -1,8 +1,9 @@
 """The reference digit classifier: the ruler for generated digits.
 
 A small CNN trained with scratchgen on the embedded training split
-(``scratchgen train classifier``). Its weights ship with the package; the metrics use
-its logits (class shares, conditional accuracy) and its 128 penultimate features (FID).
+(``scratchgen train classifier``). Its weights ship with the package (WEIGHTS);
+`scratchgen.evaluation.reference` loads them and uses its logits (class shares,
+conditional accuracy) and its 128 penultimate features (FID).
 
     Conv(1,32,3,p1) BN ReLU MaxPool2   28 -> 14
     Conv(32,64,3,p1) BN ReLU MaxPool2  14 -> 7
@@ -13,7 +14,6 @@ Training shifts each digit by up to ``shift`` pixels in x and y (random crop of 
 zero-padded image), which is worth most of a percent of test accuracy on 4,000 digits.
 """
 
-import functools
 import os
 
 import numpy
@@ -22,6 +22,7 @@ import scratchgen as sg
 import scratchgen.nn.functional as F
 from scratchgen import backend, nn, optim
 from scratchgen.data import mnist
+from scratchgen.data.augment import random_shift
 from scratchgen.models.base import TrainableModel, register
 
 WEIGHTS = os.path.join(os.path.dirname(__file__), "weights", "classifier.npz")
@@ -79,85 +80,22 @@ class Classifier(TrainableModel):
         return mnist(split)
 
     def predict(self, images, batch_size=500):
-        """Logits (N, 10) of numpy images, in eval mode, without a graph."""
-        from scratchgen.metrics import classify
-
-        return classify(images, classifier=self, batch_size=batch_size)
-
-    def snapshot(self, path):
-        """A grid of the test digits the classifier gets wrong, titled with their count."""
-        from scratchgen.viz import image_grid
-
-        test = mnist("test")
-        predicted = self.predict(test.arrays["image"]).argmax(axis=1)
-        wrong = numpy.flatnonzero(predicted != test.arrays["label"])
-        images = test.arrays["image"][wrong[:64]] if len(wrong) else test.arrays["image"][:1]
-        title = f"{len(wrong)} of {len(test)} test digits misclassified"
-        return image_grid(images, path, title=title)
-
-    def evaluate(self):
-        """Test accuracy and the FID calibration points measured with this classifier.
-
-        fid_train_vs_test: two samples of real digits (the floor a generator can reach);
-        fid_test_vs_noise: test digits against themselves plus N(0, 0.1^2) noise, clipped
-        to [0, 1] (the reference point the quality targets are stated against).
-        """
-        from scratchgen.metrics import fid
-
-        test, train = mnist("test"), mnist("train")
-        test_images = test.arrays["image"]
-        logits = self.predict(test_images)
-        accuracy = float((logits.argmax(axis=1) == test.arrays["label"]).mean())
-        return {
-            "test_accuracy": accuracy,
-            "test_errors": int(round((1 - accuracy) * len(test))),
-            "fid_train_vs_test": fid(train.arrays["image"], test_images, classifier=self),
-            "fid_test_vs_noise": fid(test_images, noisy(test_images), classifier=self),
-        }
+        """Logits (N, 10) of numpy images (N, 1, 28, 28), without a graph, as NumPy."""
+        return run_batched("predict", self, images, self, batch_size)
 
 
-def noisy(images, sigma=0.1, seed=0):
-    """images + N(0, sigma^2) noise, clipped to [0, 1]: the FID calibration point."""
-    noise = numpy.random.default_rng(seed).normal(0.0, sigma, images.shape)
-    return numpy.clip(images + noise, 0.0, 1.0).astype(numpy.float32)
-
-
-def random_shift(images, shift):
-    """Each image moved by up to ``shift`` pixels in x and y, zeros coming in at the edges.
-
-    The image is zero-padded by ``shift`` and a window of the original size is cropped at
-    a random offset per image (one gather, no loop over the batch).
-    """
-    if shift == 0:
-        return images
-    array = images.data
-    xp = backend.get_array_module(array)
-    n, channels, height, width = array.shape
-    padded = xp.pad(array, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
-    offsets = backend.generator(images.device).integers(0, 2 * shift + 1, size=(n, 2))
-    offsets = xp.asarray(offsets)
-    rows = offsets[:, 0, None] + xp.arange(height)  # (n, height)
-    cols = offsets[:, 1, None] + xp.arange(width)  # (n, width)
-    batch = xp.arange(n)[:, None, None, None]
-    channel = xp.arange(channels)[None, :, None, None]
-    shifted = padded[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
-    return sg.Tensor(shifted)
-
-
-@functools.cache
-def _reference_classifier(device):
-    if not os.path.isfile(WEIGHTS):
-        raise FileNotFoundError(
-            f"reference_classifier: no weights at {WEIGHTS!r}; "
-            "train them with `scratchgen train classifier` and copy RUN/weights.npz there"
-        )
-    state = sg.get_rng_state()  # its random initialisation is overwritten by the weights:
-    classifier = Classifier().to(device)  # leave the caller's random numbers as they were
-    sg.set_rng_state(state)
-    classifier.load_state_dict(sg.load(WEIGHTS, device=device))
-    return classifier.eval()
-
-
-def reference_classifier(device="cpu"):
-    """The shipped, trained classifier in eval mode (one instance per device, cached)."""
-    return _reference_classifier(backend.parse_device(device))
+def run_batched(name, method, images, module, batch_size):
+    """method(batch Tensor) for each batch of numpy images, under no_grad, concatenated
+    as NumPy. Batches are built on the device and with the dtype of ``module``'s first
+    parameter; ``name`` is the caller, named in the error for a bad batch size."""
+    if batch_size < 1:
+        raise ValueError(f"{name}: expected batch_size >= 1, got {batch_size}")
+    first = next(iter(module.parameters()), None)
+    device = "cpu" if first is None else first.device
+    dtype = backend.float32 if first is None else first.dtype
+    outputs = []
+    with sg.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = sg.tensor(images[start : start + batch_size], dtype=dtype, device=device)
+            outputs.append(backend.to_numpy(method(batch).data))
+    return numpy.concatenate(outputs)

@@ -22,18 +22,19 @@ D reads the image with 10 constant channels onehot(y) stacked on it (Conv(11,64,
 or, with ``projection=True``, the image alone and the logit Linear(h) + <embed(y), h>
 (projection discriminator, Miyato & Koyama, 2018).
 
-Tricks, each a constructor setting (all JSON-able, saved in the run's config):
-- ``ema``: an exponential moving average of G's weights, theta_ema <- d theta_ema +
-  (1 - d) theta after every G step (d warms up as min(ema, (1 + t) / (10 + t)));
-  samples and metrics come from it. The average sits nearer the centre of the
+Tricks, each a constructor setting (all JSON-able, saved in the run's config); the two
+that other families can reuse live outside this file:
+- ``ema``: an exponential moving average of G's weights (``optim.ema``), theta_ema <-
+  d theta_ema + (1 - d) theta after every G step (d warms up as min(ema, (1 + t) / (10 + t)));
+  samples come from it. The average sits nearer the centre of the
   oscillation that G's weights make in the game, so its digits are cleaner. Before it
   samples, its batch-norm statistics are measured on its own activations (as stochastic
   weight averaging does, ``optim.swa_utils.update_bn``), not copied from G.
 - ``label_smoothing``: one-sided; D's target for real digits is 1 - s, not 1.
 - ``r1_gamma``: the R1 penalty gamma/2 E ||grad_x D(x)||^2 on real digits (double backprop).
-  With ``r1_every = k > 1`` it is "lazy" (Karras et al., 2020): added only every k-th D
-  step, weighted by k, so it costs 1/k of its double backward and still pulls as hard on
-  average.
+  With ``r1_every = k > 1`` it is "lazy" (Karras et al., 2020, ``losses.lazy_weight``):
+  added only every k-th D step, weighted by k, so it costs 1/k of its double backward and
+  still pulls as hard on average.
 - ``lr_g`` != ``lr_d``: the two time-scale update rule (TTUR).
 
 Samples are always drawn in eval mode: batch norm then uses its running statistics. In
@@ -42,27 +43,20 @@ contribution to the first layer as its batch mean, BN subtracts it, and the cond
 is lost (the conditional accuracy falls to chance).
 """
 
-from pathlib import Path
-
 import numpy
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.image import imread
 
 import scratchgen as sg
-from scratchgen import backend, losses, metrics, nn, optim, viz
+from scratchgen import backend, losses, nn, optim
 from scratchgen.data import mnist
 from scratchgen.models.base import TrainableModel, register
-from scratchgen.models.classifier import noisy
 from scratchgen.nn import init
+from scratchgen.optim.ema import ema_decay, update_ema
 from scratchgen.optim.swa_utils import update_bn
 
 LATENT = 64
 CLASSES = 10
 FEATURES = 128 * 7 * 7  # D's features h, and G's first layer
-EVAL_SAMPLES = 1000
 BATCH = 200  # images generated per forward pass when sampling
-STRIP_FRAMES = 6  # epochs shown in samples_over_epochs.png
 RECALIBRATION_BATCHES = 16  # batches of 64 fixed latents that measure the EMA copy's BN stats
 
 
@@ -177,46 +171,9 @@ class DCGAN(TrainableModel):
     The defaults are the recipe that worked best on the 4,000 digits: the hinge loss,
     Adam(8e-4, (0, 0.99)) for both players, lazy R1 (gamma 1 every 8th D step) and the EMA
     (sampled with batch-norm statistics of its own, ``recalibrate``), 66 epochs (4,092
-    steps): 8 min 39 s - 8 min 55 s on an idle 2-core CPU with the evaluation, FID 38.6
-    (seed 0), 36.3 (seed 1) and 39.1 (seed 2), every class at 7.8-12.5% of the samples. 66,
-    not 60: the speed-ups of 2026-11-21 made room for 6 more epochs, and they also changed
-    the order of some sums, after which 60 epochs gave 42.0 and 38.2 (seeds 0 and 1) instead
-    of 38.8 for seed 0 before. How it got there (FID, seed 0, two threads as the CLI runs,
-    before 2026-11-21): the plain DCGAN (lr 2e-4, betas (0.5, 0.999), no R1) 146 at 50
-    epochs; with R1 at every step 88 at 50; with lazy R1 and lr 4e-4 61 at 60 (50 at 75);
-    with betas (0, 0.99) as well 56.4 at 60; with lr 8e-4 50.8; with the EMA's own
-    statistics 46.3; with the hinge loss 38.8.
-
-    Hinge against non-saturating loss, everything else equal (one thread, seeds 0-3, FID at
-    60 epochs): 38.8 / 38.9 / 45.3 / 41.1 (mean 41.0) against 46.3 / 40.8 / 50.9 / 50.0
-    (mean 47.0). The hinge loss won all four pairs, by 1.9-8.9, and was ahead at 50 epochs
-    too (seeds 2 and 3: 50.4 and 46.8 against 56.1 and 55.7). Seeds 4 and 5 of the hinge
-    recipe gave 41.1 and 39.9: over six seeds 38.8-45.3, mean 40.9, so the default seed
-    meets the 40.8 target and half the seeds land above it (41.1, 41.1 and 45.3). With the
-    hinge loss, R1 gamma 0.5 gave 45.2 and 46.3 (seeds 2 and 3), no better. FID keeps
-    falling with more epochs: the non-saturating recipe reached 39.3 and 36.9 (seeds 0 and
-    1) at 80 epochs, which do not fit in 10 minutes.
-
-    Screened earlier with the non-saturating loss, on one thread (FID at 60 epochs unless
-    said; lr 4e-4 gave 50 there with seed 0 and 51 with seed 1): lr 6e-4 51, 8e-4 48 and 43
-    (seed 1), 1.2e-3 50; a cosine decay of both learning rates (69 at 4e-4; 63 at 6e-4);
-    DiffAugment-style random 2-pixel shifts of D's inputs (86 at 40 epochs against 69); R1
-    gamma 0.5 (59 at 50 epochs against 60); batch 16 (43). On top of lr 8e-4 and the EMA's
-    own statistics (45.0 with seed 0): R1 gamma 0.25 45.2; TTUR with lr_d 1.6e-3 50.3. Batch
-    32 gave 40 (seed 0) and 44 (seed 1) at lr 4e-4 and 42 at 8e-4 on one thread, but 53 on
-    two threads at 55 and at 60 epochs; three of these five runs left a class outside 6-14%
-    (5.9-15.1%), and an epoch takes 18% longer on two threads, so the batch stays 64. (Those
-    screens evaluated between epochs while building the reference classifier still drew from
-    the global random stream, so their numbers carry that perturbation, 6-13 FID between
-    otherwise equal runs. Training is bit for bit the same on one thread and on two: seed 0
-    of the comparison above gave 46.3 (non-saturating) and 38.8 (hinge) on one thread, as
-    the CLI did on two. The spread between seeds, up to 10 FID, is what a recipe has to
-    beat.)
-
-    ``ema`` is the decay the average tends to. The warm-up (update_ema) holds the decay at
-    (1 + t) / (10 + t) for the first 8,990 updates, an average over about the last tenth of
-    a 60-epoch run. Averages that start as a running mean and reach 0.998-0.9998 within
-    500-5,000 updates measured worse (FID 77-142 at 40 epochs, against 69).
+    steps): about 9 min on an idle 2-core CPU with the evaluation, FID 38.6 (seed 0), 36.3
+    (seed 1) and 39.1 (seed 2). How each setting was chosen, with the FID of every
+    alternative tried: docs/gan_tuning.md.
     """
 
     defaults = {"epochs": 66, "batch_size": 64}
@@ -342,15 +299,15 @@ class DCGAN(TrainableModel):
         }
 
     def r1_weight_this_step(self):
-        """The R1 weight of this D step: r1_gamma every step when r1_every = 1; lazy R1
-        gives r1_gamma * r1_every on every r1_every-th D step (from the first), 0 on the
-        others, and counts the D steps in the ``d_steps`` buffer (so resuming keeps the beat).
-        """
+        """The R1 weight of this D step (``losses.lazy_weight``): r1_gamma every step when
+        r1_every = 1, else r1_gamma * r1_every on every r1_every-th D step (from the first)
+        and 0 on the others; the D steps are counted in the ``d_steps`` buffer (so resuming
+        keeps the beat)."""
         if not self.r1_gamma or self.r1_every == 1:
             return self.r1_gamma
-        due = self.d_steps.item() % self.r1_every == 0
+        weight = losses.lazy_weight(self.d_steps.item(), self.r1_gamma, self.r1_every)
         self.d_steps.data += 1
-        return self.r1_gamma * self.r1_every if due else 0.0
+        return weight
 
     def _optimize(self, name, loss):
         optimizer = self.optimizers[name]
@@ -359,14 +316,11 @@ class DCGAN(TrainableModel):
         optimizer.step()
 
     def update_ema(self):
-        """theta_ema <- d theta_ema + (1 - d) theta, d = min(ema, (1 + t) / (10 + t)) at
-        update t (the warm-up lets the average forget the random start in short runs).
-        Its batch-norm statistics are measured when it samples (``recalibrate``)."""
-        t = self.ema_updates.item()
-        decay = min(self.ema, (1.0 + t) / (10.0 + t))
-        for average, current in zip(self.generator_ema.parameters(), self.generator.parameters()):
-            average.data *= decay
-            average.data += (1.0 - decay) * current.data
+        """theta_ema <- d theta_ema + (1 - d) theta with the warm-up decay of
+        ``optim.ema`` (d = min(ema, (1 + t) / (10 + t)) at update t). Its batch-norm
+        statistics are measured when it samples (``recalibrate``)."""
+        decay = ema_decay(self.ema_updates.item(), self.ema)
+        update_ema(self.generator_ema, self.generator, decay)
         self.ema_updates.data += 1
 
     # -- sampling ----------------------------------------------------------------------
@@ -435,57 +389,6 @@ class DCGAN(TrainableModel):
         labels = self.check_labels(n, labels)
         z = sg.randn(n, LATENT, device=self.device).numpy()
         return self.generate_images(z, labels)
-
-    # -- pictures and metrics ------------------------------------------------------------
-    def snapshot(self, path):
-        """64 digits from fixed noise (seed 0): the same latents every epoch."""
-        return viz.image_grid(self.generate_images(fixed_noise(64, seed=0)), path, nrow=8)
-
-    def figures(self, out):
-        """samples_over_epochs.png (a strip of the per-epoch snapshots) and samples.png."""
-        paths = [viz.image_grid(self.sample(100), Path(out) / "samples.png", nrow=10)]
-        strip = snapshot_strip(Path(out) / "samples", Path(out) / "samples_over_epochs.png")
-        return paths + ([strip] if strip else [])
-
-    def eval_labels(self):
-        """The labels of the evaluation samples (None: unconditional)."""
-        return None
-
-    def evaluate(self, classifier=None):
-        """FID of 1,000 samples (fixed noise, seed 1) against the 1,000 test digits, the
-        FID of noisy test digits (the calibration point), and the samples' class shares.
-        classifier: the ruler (None: the reference classifier)."""
-        test = mnist("test").arrays["image"]
-        labels = self.eval_labels()
-        samples = self.generate_images(fixed_noise(EVAL_SAMPLES, seed=1), labels)
-        results = {
-            "fid": metrics.fid(samples, test, classifier),
-            "fid_noise_calibration": metrics.fid(noisy(test), test, classifier),
-            "class_shares": metrics.class_shares(samples, classifier).tolist(),
-        }
-        if labels is not None:
-            results["conditional_accuracy"] = metrics.conditional_accuracy(
-                samples, labels, classifier
-            )
-        return results
-
-
-def snapshot_strip(folder, path, frames=STRIP_FRAMES):
-    """Up to ``frames`` of the per-epoch grids in ``folder`` (first, last and evenly in
-    between) side by side, titled with their epoch; returns the path (None: no grids)."""
-    grids = sorted(Path(folder).glob("epoch_*.png"))
-    if not grids:
-        return None
-    picks = numpy.unique(numpy.linspace(0, len(grids) - 1, min(frames, len(grids))).round())
-    figure = Figure(figsize=(3 * len(picks), 3.3))
-    for column, index in enumerate(picks.astype(int)):
-        axes = figure.add_subplot(1, len(picks), column + 1)
-        axes.imshow(imread(grids[index]))
-        axes.set_title(f"epoch {int(grids[index].stem.split('_')[1])}")
-        axes.set_axis_off()
-    FigureCanvasAgg(figure)
-    figure.savefig(path, dpi=100, bbox_inches="tight")
-    return Path(path)
 
 
 # ----------------------------------------------------------------------------------
@@ -580,22 +483,3 @@ class ConditionalGAN(DCGAN):
                 f"sample: expected labels in 0..{CLASSES - 1}, got {labels.min()}..{labels.max()}"
             )
         return labels.astype(numpy.int64)
-
-    def class_grid(self, path, columns=10, seed=0):
-        """One row per digit 0..9; column j shares its z across the rows (same style)."""
-        z = numpy.tile(fixed_noise(columns, seed), (CLASSES, 1))
-        labels = numpy.repeat(numpy.arange(CLASSES), columns)
-        images = self.generate_images(z, labels)
-        return viz.image_grid(images, path, nrow=columns, row_labels=list(range(CLASSES)))
-
-    def snapshot(self, path):
-        return self.class_grid(path, columns=8)
-
-    def figures(self, out):
-        """class_grid.png (10 x 10, one row per digit) and samples_over_epochs.png."""
-        paths = [self.class_grid(Path(out) / "class_grid.png")]
-        strip = snapshot_strip(Path(out) / "samples", Path(out) / "samples_over_epochs.png")
-        return paths + ([strip] if strip else [])
-
-    def eval_labels(self):
-        return numpy.arange(EVAL_SAMPLES) % CLASSES
