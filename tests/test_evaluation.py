@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+import scratchgen as sg
 from scratchgen import evaluation
 from scratchgen.evaluation.autoencoder import noisy_test_digits
 from scratchgen.models import (
@@ -62,3 +63,15 @@ def test_the_noise_of_the_dae_is_clipped_gaussian_and_fixed():
     assert noisy.min() >= 0 and noisy.max() <= 1
     assert noisy.std() == pytest.approx(0.3 * 0.92, rel=0.05)  # clipping at +-1.67 sigma
     np.testing.assert_array_equal(noisy_test_digits(model, grey), noisy)
+
+
+def test_seeded_draws_the_same_numbers_and_leaves_the_callers_stream_alone():
+    sg.manual_seed(3)
+    expected_next = sg.randn(5).numpy()
+    sg.manual_seed(3)
+    with evaluation.seeded(0):
+        first = sg.randn(4).numpy()
+    with evaluation.seeded(0):
+        second = sg.randn(4).numpy()
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_array_equal(sg.randn(5).numpy(), expected_next)

@@ -20,7 +20,7 @@ from scratchgen.evaluation.reference import (
     noisy,
     reference_classifier,
 )
-from scratchgen.evaluation.report import Report, report, reports
+from scratchgen.evaluation.report import Report, report, reports, seeded
 
 
 def evaluate(model, classifier=None):
@@ -55,6 +55,7 @@ __all__ = [
     "reference_classifier",
     "report",
     "reports",
+    "seeded",
     "snapshot",
     "vae",
 ]

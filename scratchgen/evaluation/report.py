@@ -8,10 +8,28 @@ a model lives here, one floor up, in a Report per family:
     Report(model).evaluate()       {"metric": number, ...}, what ``scratchgen eval`` prints
 
 A family's Report registers itself with ``@reports("name")`` under the model's name;
-``report(model)`` builds the one for a model.
+``report(model)`` builds the one for a model. An evaluation that draws random numbers
+draws them ``with seeded():``, so that evaluating a run twice gives the same numbers.
 """
 
+import contextlib
+
+import scratchgen as sg
+
 _REPORTS = {}
+
+
+@contextlib.contextmanager
+def seeded(seed=0):
+    """Run the block with the random stream seeded to ``seed``; the caller's stream is
+    restored afterwards (a metric computed mid-training does not change what training
+    draws next)."""
+    state = sg.get_rng_state()
+    sg.manual_seed(seed)
+    try:
+        yield
+    finally:
+        sg.set_rng_state(state)
 
 
 def reports(name):
