@@ -533,9 +533,9 @@ binary_cross_entropy_with_logits cross_entropy""".split()
 
 def test_functional_reexports_the_ops_under_torchs_names():
     import scratchgen.nn.functional as F
-    from scratchgen.ops import activation, attention, conv, functional_extra, loss, norm
+    from scratchgen.ops import activation, attention, conv, functional_extra, loss, norm, pad, pool
 
-    homes = [activation, attention, conv, functional_extra, loss, norm]
+    homes = [activation, attention, conv, functional_extra, loss, norm, pad, pool]
     for name in F_NAMES:
         assert hasattr(torch.nn.functional, name), name
         function = getattr(F, name)

@@ -9,14 +9,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import scratchgen as sg
-from scratchgen.ops.conv import (
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    conv2d,
-    conv_transpose2d,
-    max_pool2d,
-    pad,
-)
+from scratchgen.ops import conv as conv_module
+from scratchgen.ops.conv import conv2d, conv_transpose2d
+from scratchgen.ops.pad import pad
+from scratchgen.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 try:
     import torch
@@ -138,6 +134,58 @@ def test_grouped_col2im_matches_torch(kernel, stride, padding, output_padding, d
         [xc, wc],
         device,
     )
+
+
+# ----------------------------------------------------------------------------------
+# the plain im2col / col2im path (ops/conv.py, part 1) and the fast path built on it
+# ----------------------------------------------------------------------------------
+
+
+def test_im2col_lays_out_the_windows_of_the_docstrings_picture():
+    x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)  # a b c / d e f / g h i as 1 .. 9
+    cols = conv_module.im2col(x, (2, 2), (1, 1), (0, 0), (1, 1), (2, 2))
+    np.testing.assert_array_equal(cols, [[1, 2, 4, 5], [2, 3, 5, 6], [4, 5, 7, 8], [5, 6, 8, 9]])
+
+
+@given(geometry=conv_geometry(), seed=st.integers(0, 2**16))
+def test_col2im_is_the_adjoint_of_im2col(geometry, seed):
+    n, cin, _, hw, kernel, stride, padding, dilation = geometry
+    out_hw = tuple(conv_out(hw[k], kernel[k], stride[k], padding[k], dilation[k]) for k in range(2))
+    x, c = random_arrays(
+        seed, (n, cin, *hw), (n * out_hw[0] * out_hw[1], cin * kernel[0] * kernel[1])
+    )
+    cols = conv_module.im2col(x, kernel, stride, padding, dilation, out_hw)
+    back = conv_module.col2im(c, hw, kernel, stride, padding, dilation, out_hw)
+    assert np.sum(cols * c) == pytest.approx(np.sum(x * back), rel=1e-10, abs=1e-10)
+
+
+@given(geometry=conv_geometry(), seed=st.integers(0, 2**16))
+def test_the_fast_path_computes_what_the_plain_path_does(geometry, seed, device):
+    n, cin, cout, hw, kernel, stride, padding, dilation = geometry
+    x, w, b = random_arrays(seed, (n, cin, *hw), (cout, cin, *kernel), (cout,))
+    expected_y = conv_module.conv2d_plain(x, w, b, stride, padding, dilation)
+    g = random_arrays(seed + 1, expected_y.shape)[0]
+    expected_grads = conv_module.conv2d_plain_grads(x, w, g, stride, padding, dilation)
+    inputs = [sg.tensor(a, device=device, requires_grad=True) for a in (x, w, b)]
+    y = conv2d(*inputs, stride, padding, dilation)
+    y.backward(sg.tensor(g, device=device))
+    np.testing.assert_allclose(y.numpy(), expected_y, rtol=1e-10, atol=1e-12)
+    for tensor, expected in zip(inputs, expected_grads):
+        np.testing.assert_allclose(tensor.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
+    # the rows dropped by the stride: (H + 2p - d (k - 1) - 1) mod s, always < s
+    output_padding = conv_module._transpose_output_padding(
+        hw, g.shape[2:], kernel, stride, padding, dilation
+    )
+    transposed = conv_transpose2d(
+        sg.tensor(g, device=device),
+        inputs[1].detach(),
+        None,
+        stride,
+        padding,
+        output_padding,
+        dilation,
+    )
+    np.testing.assert_allclose(transposed.numpy(), expected_grads[0], rtol=1e-10, atol=1e-12)
 
 
 @given(geometry=pool_geometry(), seed=st.integers(0, 2**16))

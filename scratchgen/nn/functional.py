@@ -15,14 +15,7 @@ from scratchgen.ops.activation import (
     tanh,
 )
 from scratchgen.ops.attention import scaled_dot_product_attention
-from scratchgen.ops.conv import (
-    adaptive_avg_pool2d,
-    avg_pool2d,
-    conv2d,
-    conv_transpose2d,
-    max_pool2d,
-    pad,
-)
+from scratchgen.ops.conv import conv2d, conv_transpose2d
 from scratchgen.ops.functional_extra import dropout, embedding, linear, normalize
 from scratchgen.ops.loss import (
     binary_cross_entropy,
@@ -32,6 +25,8 @@ from scratchgen.ops.loss import (
     mse_loss,
 )
 from scratchgen.ops.norm import batch_norm, instance_norm, layer_norm
+from scratchgen.ops.pad import pad
+from scratchgen.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 __all__ = [
     "adaptive_avg_pool2d",

@@ -1,116 +1,160 @@
-"""Convolution family: conv2d, conv_transpose2d, max/avg/adaptive pooling and pad.
+"""Convolution: conv2d and conv_transpose2d, as im2col and one matrix product (GEMM).
 
-Shapes follow torch (NCHW). For conv2d with input x (N, C, H, W), weight w (O, C, kh, kw),
-stride s, padding p and dilation d, each output pixel is a dot product of w with one
-window of the zero-padded input:
+Shapes follow torch (NCHW). conv2d of x (N, C, H, W) with weight w (O, C, kh, kw), stride
+s, padding p and dilation d is a dot product of w with one window of the zero-padded input
+per output pixel:
 
-    y[n, o, a, b] = bias[o] + sum_{c, i, j} w[o, c, i, j] * xpad[n, c, a s + i d, b s + j d]
+    y[n, o, a, b] = bias[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, c, a s + i d, b s + j d]
     OH = (H + 2p - d (kh - 1) - 1) // s + 1          (the same along the width)
 
-im2col lays every window out as one row of a matrix ``cols`` (N*OH*OW, kh*kw*C), so the
-whole convolution is ONE matrix product (GEMM), y = cols @ w^T, in the input's dtype. The
-windows are read through an ``as_strided`` view of the padded input (no Python loop over
-pixels); the copy that makes ``cols`` contiguous is the only im2col cost.
+im2col writes the window of every output pixel as one row of a matrix, and the whole
+convolution becomes one matrix product. One channel, a 3 x 3 input, a 2 x 2 kernel, s = 1:
 
-The padded input is laid out channels-last (N, H, W, C): each window row of ``cols`` is
-then kh*kw runs of C contiguous numbers, so the im2col copy streams through memory. The
-output comes back as an NCHW *view* of the channels-last product (no transposing copy);
-NumPy and CuPy follow any strides, and elementwise ops keep that layout, so the next
-conv reads it without a copy too.
+      x           cols: one row per output pixel      W: the kernel as a row
+    a b c         (0, 0)   a b d e                    w00 w01 w10 w11
+    d e f   ->    (0, 1)   b c e f
+    g h i         (1, 0)   d e g h                    y = cols @ W^T: (4, 1), the 2 x 2
+                  (1, 1)   e f h i                    output pixels y00 y01 y10 y11
 
-Gradients, with g = dL/dy laid out as a matrix (N*OH*OW, O):
-    dL/dw = g^T @ cols                       (reshaped to (O, C, kh, kw))
-    dL/dx = col2im(g @ w)                    (each row of g @ w added back onto its window)
-    dL/dbias = sum of g over N, H, W
-g @ w is computed as one batched GEMM, a (N*OH*OW, O) @ (O, C) product per kernel offset,
-and col2im adds each of these kh*kw slabs onto its strided slice of a zero buffer. When
-the stride s divides kw, the s offsets j = q s .. q s + s - 1 of one kernel row write
-interleaved output columns that together form one contiguous block, so they share one
-(O, s*C) product and one slice-add.
-The three GEMMs are the bulk of the time; im2col, col2im and layout copies the rest.
+    y = cols @ W^T + bias      cols (N*OH*OW, C*kh*kw), W = w.reshape(O, C*kh*kw)
 
-conv_transpose2d is the input-gradient of conv2d: conv_transpose2d(x, w) = col2im(x @ w).
-That makes the two ops each other's gradient, so double backward needs no new maths.
-(output_padding must be < stride; torch also allows it < dilation.)
+With the upstream gradient g = dL/dy as the matrix G (N*OH*OW, O), the gradients are two
+more products:
 
-Pooling walks the kh*kw kernel offsets, each a strided slice of the padded input: a running
-max or sum forward, the matching slice-adds backward. pad builds the padded array and
-fills or mirrors the border; reflect's gradient folds the mirrored border back.
+    dL/dW = G^T @ cols
+    dL/dx = col2im(G @ W)          col2im adds each row back onto the window it came from
+    dL/dbias = sum of g over n, a, b
+
+col2im is the adjoint of im2col (im2col is a 0/1 matrix applied to x; col2im applies its
+transpose), and conv_transpose2d(x, w) = col2im(X @ W) is exactly dL/dx as a function of g.
+So conv2d and conv_transpose2d are each other's gradient, and double backward needs no new
+maths. (output_padding must be < stride; torch also allows it < dilation.)
+
+The file reads in three parts:
+
+1. The plain path. ``im2col`` and ``col2im`` on NCHW arrays, one strided slice of the
+   padded input per kernel offset (ops/window.py), and ``conv2d_plain`` /
+   ``conv2d_plain_grads`` built from them: the maths above, line for line. The tests
+   check the fast path against it.
+2. The fast path: the same products, with each speed-up a named step below. Gains on the
+   2-core reference CPU, float32, plain -> fast; ``python -m benchmarks.conv_steps``
+   times the plain path against the fast one (steps 1, 2, 6, and 3-4 together); steps 3,
+   4 and 5 alone were timed when they went in (benchmarks/README.md):
+   Step 1, channels-last windows (``_im2col``): im2col 8.4 -> 1.75 ms at DCGAN D
+      Conv(64,128), 2.7 -> 0.71 ms at VAE Conv(32,64); with one input channel slower,
+      0.22 -> 0.31 ms (D Conv(1,64)).
+   Step 2, channels-last outputs (``_conv_forward``, ``_pixel_rows``): no transposing copy
+      of a conv output (0.14 ms at D Conv(64,128)'s, 0.50 ms at D Conv(1,64)'s) nor of the
+      gradient that comes back to it.
+   Step 3, slabs from one batched GEMM (``_conv_input_grad``): the input gradient as
+      kh*kw contiguous slabs, one slice-add each, instead of one GEMM and a col2im over
+      strided columns: D Conv(64,128) input gradient 8.9 -> 7.6 ms.
+   Step 4, grouped col2im (``_column_group``, ``_block_slices``): when the stride divides
+      the kernel width, s neighbouring kernel columns fill one contiguous block and share
+      one slab: D Conv(64,128) input gradient 7.4 -> 6.8 ms, the CGAN's 11-channel first
+      layer 7.4 -> 4.4 ms (a one-channel output 0.66 -> 0.80 ms, slower).
+   Steps 3-4 against the plain col2im(G @ W): 20.3 -> 6.0 ms (D Conv(64,128) input
+      gradient), 5.8 -> 2.5 ms (VAE Conv(32,64)).
+   Step 5, col2im starts from the bias (``_col2im``): conv_transpose2d adds its bias to
+      the buffer, not to the cropped strided result: 0.40 -> 0.17 ms (DCGAN G ConvT).
+   Step 6, one im2col per layer (``Conv2d.backward``, ``ConvTranspose2d.backward``): the
+      weight gradient reuses the im2col its forward built, 1.75 ms saved per backward at
+      D Conv(64,128).
+   A whole layer, forward and backward: 42.2 -> 19.0 ms at D Conv(64,128), 16.9 -> 8.0
+   ms at VAE Conv(32,64), 2.6 -> 2.8 ms (no gain) at D Conv(1,64). The three GEMMs are
+   the bulk of the fast path's time; benchmarks/README.md has the profile and what was
+   tried and did not pay.
+3. The Functions (Conv2d, Conv2dWeightGrad, ConvTranspose2d) and conv2d /
+   conv_transpose2d, which check their arguments.
+
+Pooling is ops/pool.py, pad is ops/pad.py; the window geometry they share with convolution
+is ops/window.py.
 """
 
 from scratchgen import backend
-from scratchgen.ops.linalg import matmul
-from scratchgen.ops.reduce import mean
 from scratchgen.ops.reduce import sum as reduce_sum
-from scratchgen.ops.shape import getitem, reshape
-from scratchgen.tensor import Function, Tensor
+from scratchgen.ops.window import (
+    check_4d,
+    offset_slices,
+    output_hw,
+    pad_nchw,
+    pair,
+    window_slices,
+)
+from scratchgen.tensor import Function
 
 # ----------------------------------------------------------------------------------
-# argument checking
+# 1. the plain path: im2col and col2im on NCHW arrays
 # ----------------------------------------------------------------------------------
 
 
-def _pair(value, name, op_name, minimum):
-    """An int or a pair of ints as a pair, each checked to be >= minimum."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise ValueError(
-            f"{op_name}: expected {name} to be an int or a pair of ints, got {value!r}"
-        )
-    if min(pair) < minimum:
-        raise ValueError(f"{op_name}: expected {name} >= {minimum}, got {value!r}")
-    return pair
+def im2col(x, kernel, stride, padding, dilation, out_hw):
+    """cols (N*OH*OW, C*kh*kw): row (n, a, b) holds the window of output pixel (a, b).
+
+        cols[(n, a, b), (c, i, j)] = xpad[n, c, a s + i d, b s + j d]
+
+    Kernel offset (i, j) reads one strided slice of xpad, that offset of every window at
+    once; the kh*kw slices, stacked, are the columns.
+    """
+    xp = backend.get_array_module(x)
+    padded = pad_nchw(x, padding, 0)
+    offsets = [
+        padded[:, :, rows, cols] for rows, cols in window_slices(kernel, stride, dilation, out_hw)
+    ]
+    stacked = xp.stack(offsets, axis=2)  # (N, C, kh*kw, OH, OW)
+    return stacked.transpose(0, 3, 4, 1, 2).reshape(x.shape[0] * out_hw[0] * out_hw[1], -1)
 
 
-def _check_4d(x, op_name, name="input"):
-    """Raise a ValueError naming op_name unless x is 4-D (N, C, H, W)."""
-    if x.ndim != 4:
-        raise ValueError(f"{op_name}: expected a 4-D {name} (N, C, H, W), got shape {x.shape}")
+def col2im(cols, hw, kernel, stride, padding, dilation, out_hw):
+    """The adjoint of im2col: every row's window added back where it came from.
+
+        xpad[n, c, a s + i d, b s + j d] += cols[(n, a, b), (c, i, j)]
+
+    cols (N*OH*OW, C*kh*kw) -> the (N, C, H, W) centre of xpad (the padding cropped off).
+    """
+    xp = backend.get_array_module(cols)
+    (h, w), (ph, pw) = hw, padding
+    n = cols.shape[0] // (out_hw[0] * out_hw[1])
+    taps = kernel[0] * kernel[1]
+    channels = cols.shape[1] // taps
+    per_offset = cols.reshape(n, *out_hw, channels, taps).transpose(4, 0, 3, 1, 2)
+    padded = xp.zeros((n, channels, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for offset, (rows, columns) in zip(per_offset, window_slices(kernel, stride, dilation, out_hw)):
+        padded[:, :, rows, columns] += offset
+    return padded[:, :, ph : ph + h, pw : pw + w]
 
 
-def _check_weight(x, weight, bias, op_name, channels_axis):
-    """Check a conv weight against the input's channels and the bias against its outputs."""
-    _check_4d(x, op_name)
-    if weight.ndim != 4:
-        raise ValueError(f"{op_name}: expected a 4-D weight, got shape {weight.shape}")
-    if x.shape[1] != weight.shape[channels_axis]:
-        raise ValueError(
-            f"{op_name}: expected input with {weight.shape[channels_axis]} channels "
-            f"(weight.shape[{channels_axis}]), got {x.shape[1]}"
-        )
-    dtypes = [t.dtype for t in (x, weight, bias) if t is not None]
-    if len(set(dtypes)) > 1:
-        raise TypeError(
-            f"{op_name}: expected input, weight (and bias) of one dtype, got "
-            f"{', '.join(str(d) for d in dtypes)}"
-        )
-    outputs = weight.shape[1 - channels_axis]
-    if bias is not None and bias.shape != (outputs,):
-        raise ValueError(f"{op_name}: expected a bias of shape ({outputs},), got {bias.shape}")
+def conv2d_plain(x, weight, bias, stride, padding, dilation):
+    """y = cols @ W^T + bias on arrays, as (N, O, OH, OW): the reference for Conv2d."""
+    out_hw = output_hw(x.shape[2:], weight.shape[2:], stride, padding, dilation, "conv2d")
+    cols = im2col(x, weight.shape[2:], stride, padding, dilation, out_hw)
+    y = cols @ weight.reshape(weight.shape[0], -1).T
+    if bias is not None:
+        y = y + bias
+    return y.reshape(x.shape[0], *out_hw, weight.shape[0]).transpose(0, 3, 1, 2)
 
 
-def _output_size(size, kernel, stride, padding, dilation, op_name):
-    """Windows along one axis: (size + 2p - d (k - 1) - 1) // s + 1, at least one."""
-    span = dilation * (kernel - 1) + 1
-    if span > size + 2 * padding:
-        raise ValueError(
-            f"{op_name}: expected the kernel (extent {span} with dilation) to fit in the "
-            f"padded input (size {size} + 2 * {padding}), got a kernel larger than the input"
-        )
-    return (size + 2 * padding - span) // stride + 1
-
-
-def _output_hw(hw, kernel, stride, padding, dilation, op_name):
-    """(OH, OW): _output_size along the height and the width."""
-    return tuple(
-        _output_size(hw[k], kernel[k], stride[k], padding[k], dilation[k], op_name)
-        for k in range(2)
-    )
+def conv2d_plain_grads(x, weight, g, stride, padding, dilation):
+    """(dL/dx, dL/dw, dL/dbias) of conv2d on arrays, for the upstream gradient g:
+    col2im(G @ W), G^T @ cols and the sum of g; conv_transpose2d(g, w) is the first."""
+    kernel, out_hw = weight.shape[2:], g.shape[2:]
+    rows = g.transpose(0, 2, 3, 1).reshape(-1, weight.shape[0])  # G (N*OH*OW, O)
+    matrix = weight.reshape(weight.shape[0], -1)  # W (O, C*kh*kw)
+    grad_x = col2im(rows @ matrix, x.shape[2:], kernel, stride, padding, dilation, out_hw)
+    cols = im2col(x, kernel, stride, padding, dilation, out_hw)
+    grad_w = (rows.T @ cols).reshape(weight.shape)
+    return grad_x, grad_w, g.sum(axis=(0, 2, 3))
 
 
 # ----------------------------------------------------------------------------------
-# im2col / col2im on raw arrays (channels-last)
+# 2. the fast path: the same products, one named speed-up at a time
 # ----------------------------------------------------------------------------------
+
+
+# Step 1, channels-last windows. The padded input is laid out (N, H, W, C): each window
+# row of cols is then kh*kw runs of C contiguous numbers (columns ordered (i, j, c)),
+# and all windows are read through one as_strided view and copied once, instead of
+# kh*kw strided slices, a stack and a transposing copy.
 
 
 def _channels_last(x):
@@ -121,20 +165,6 @@ def _channels_last(x):
 def _channels_first(x):
     """An (N, H, W, C) array viewed as NCHW (a copy-free transpose)."""
     return x.transpose(0, 3, 1, 2)
-
-
-def _pixel_rows(x):
-    """An NCHW array as the matrix (N*H*W, C), one row per pixel, for a GEMM.
-
-    A free view when x is channels-last in memory (a conv output is). Otherwise the
-    transpose of a channel-major copy (C, N*H*W): that copy moves whole H*W planes,
-    several times faster than gathering every pixel's channels; BLAS takes either order.
-    """
-    n, c, h, w = x.shape
-    xp = backend.get_array_module(x)
-    if _channels_last(x).flags.c_contiguous:
-        return _channels_last(x).reshape(n * h * w, c)
-    return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w).T
 
 
 def _padded_channels_last(x, padding):
@@ -166,22 +196,54 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw):
     return xp.ascontiguousarray(windows).reshape(rows, -1)
 
 
-def _offset_slices(kernel, stride, dilation, out_size):
-    """Along one axis, for each kernel offset i: the slice i d, i d + s, ..., (out - 1) s + i d
-    of the padded input that this offset reads across all windows."""
-    return [
-        slice(i * dilation, i * dilation + stride * (out_size - 1) + 1, stride)
-        for i in range(kernel)
-    ]
+# Step 2, channels-last outputs. cols @ W^T is (N*OH*OW, O), i.e. (N, OH, OW, O): it is
+# returned as an NCHW *view* of that product (no transposing copy). NumPy and CuPy
+# follow any strides, elementwise ops keep the layout, and _pixel_rows reads such a
+# tensor back as the matrix (N*OH*OW, C) for free, so the next conv needs no copy.
 
 
-def _window_slices(kernel, stride, dilation, out_hw):
-    """For each kernel offset (i, j), row-major: the (rows, cols) slices of the padded
-    input that this offset reads across all windows (_offset_slices along each axis).
+def _weight_matrix(weight):
+    """A conv weight (O, C, kh, kw) as the matrix (O, kh*kw*C) that matches cols."""
+    xp = backend.get_array_module(weight)
+    return xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(weight.shape[0], -1)
+
+
+def _conv_forward(cols, weight, bias, n, out_hw):
+    """y = cols @ w^T + bias, as an NCHW view of the (N, OH, OW, O) product."""
+    y = cols @ _weight_matrix(weight).T
+    if bias is not None:
+        y += bias
+    return _channels_first(y.reshape(n, *out_hw, weight.shape[0]))
+
+
+def _pixel_rows(x):
+    """An NCHW array as the matrix (N*H*W, C), one row per pixel, for a GEMM.
+
+    A free view when x is channels-last in memory (a conv output is). Otherwise the
+    transpose of a channel-major copy (C, N*H*W): that copy moves whole H*W planes,
+    several times faster than gathering every pixel's channels; BLAS takes either order.
     """
-    rows = _offset_slices(kernel[0], stride[0], dilation[0], out_hw[0])
-    cols = _offset_slices(kernel[1], stride[1], dilation[1], out_hw[1])
-    return [(r, c) for r in rows for c in cols]
+    n, c, h, w = x.shape
+    xp = backend.get_array_module(x)
+    if _channels_last(x).flags.c_contiguous:
+        return _channels_last(x).reshape(n * h * w, c)
+    return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(c, n * h * w).T
+
+
+def _conv_weight_grad(cols, grad, weight_shape):
+    """dL/dw of conv2d: g^T @ cols, reshaped to (O, C, kh, kw)."""
+    xp = backend.get_array_module(cols)
+    out, channels, kh, kw = weight_shape
+    grad_w = (_pixel_rows(grad).T @ cols).reshape(out, kh, kw, channels)
+    return xp.ascontiguousarray(grad_w.transpose(0, 3, 1, 2))
+
+
+# Steps 3 to 5, the input gradient (and conv_transpose2d's forward). Step 3: G @ W as one
+# batched GEMM, a (N*OH*OW, O) @ (O, C) product per kernel offset, so each offset's
+# part is a contiguous slab that col2im adds with one slice-add. Step 4: when the
+# stride s divides kw, the s offsets j = q s .. q s + s - 1 of a kernel row write
+# interleaved columns that together form one contiguous block, so they share one
+# (O, s*C) product and one slice-add. Step 5: col2im starts from the bias.
 
 
 def _column_group(kernel_w, stride_w, dilation_w):
@@ -200,10 +262,10 @@ def _column_group(kernel_w, stride_w, dilation_w):
 def _block_slices(kernel, stride, dilation, out_hw, group):
     """The (rows, cols) slices of the padded buffer that col2im adds each slab onto:
     per kernel row i and column shift q, row-major. cols q s .. q s + s OW - 1 for a
-    group of s (_column_group); for single offsets, _window_slices."""
+    group of s (_column_group); for single offsets, window_slices."""
     if group == 1:
-        return _window_slices(kernel, stride, dilation, out_hw)
-    rows = _offset_slices(kernel[0], stride[0], dilation[0], out_hw[0])
+        return window_slices(kernel, stride, dilation, out_hw)
+    rows = offset_slices(kernel[0], stride[0], dilation[0], out_hw[0])
     cols = [slice(q * group, (q + out_hw[1]) * group) for q in range(kernel[1] // group)]
     return [(r, c) for r in rows for c in cols]
 
@@ -234,20 +296,6 @@ def _col2im(slabs, hw, kernel, stride, padding, dilation, out_hw, group, bias=No
     return _channels_first(padded[:, ph : ph + h, pw : pw + w, :])
 
 
-def _weight_matrix(weight):
-    """A conv weight (O, C, kh, kw) as the matrix (O, kh*kw*C) that matches cols."""
-    xp = backend.get_array_module(weight)
-    return xp.ascontiguousarray(weight.transpose(0, 2, 3, 1)).reshape(weight.shape[0], -1)
-
-
-def _conv_forward(cols, weight, bias, n, out_hw):
-    """y = cols @ w^T + bias, as an NCHW view of the (N, OH, OW, O) product."""
-    y = cols @ _weight_matrix(weight).T
-    if bias is not None:
-        y += bias
-    return _channels_first(y.reshape(n, *out_hw, weight.shape[0]))
-
-
 def _conv_input_grad(grad, weight, hw, stride, padding, dilation, bias=None):
     """dL/dx of conv2d (and conv_transpose2d's forward, + bias): col2im(g @ w).
 
@@ -267,14 +315,6 @@ def _conv_input_grad(grad, weight, hw, stride, padding, dilation, bias=None):
     return _col2im(slabs, hw, (kh, kw), stride, padding, dilation, out_hw, group, bias)
 
 
-def _conv_weight_grad(cols, grad, weight_shape):
-    """dL/dw of conv2d: g^T @ cols, reshaped to (O, C, kh, kw)."""
-    xp = backend.get_array_module(cols)
-    out, channels, kh, kw = weight_shape
-    grad_w = (_pixel_rows(grad).T @ cols).reshape(out, kh, kw, channels)
-    return xp.ascontiguousarray(grad_w.transpose(0, 3, 1, 2))
-
-
 def _transpose_output_padding(hw, out_hw, kernel, stride, padding, dilation):
     """The output_padding that makes conv_transpose2d give back size hw from out_hw."""
     return tuple(
@@ -284,8 +324,29 @@ def _transpose_output_padding(hw, out_hw, kernel, stride, padding, dilation):
 
 
 # ----------------------------------------------------------------------------------
-# conv2d, conv_transpose2d and the weight gradient they share
+# 3. conv2d, conv_transpose2d and the weight gradient they share
 # ----------------------------------------------------------------------------------
+
+
+def _check_weight(x, weight, bias, op_name, channels_axis):
+    """Check a conv weight against the input's channels and the bias against its outputs."""
+    check_4d(x, op_name)
+    if weight.ndim != 4:
+        raise ValueError(f"{op_name}: expected a 4-D weight, got shape {weight.shape}")
+    if x.shape[1] != weight.shape[channels_axis]:
+        raise ValueError(
+            f"{op_name}: expected input with {weight.shape[channels_axis]} channels "
+            f"(weight.shape[{channels_axis}]), got {x.shape[1]}"
+        )
+    dtypes = [t.dtype for t in (x, weight, bias) if t is not None]
+    if len(set(dtypes)) > 1:
+        raise TypeError(
+            f"{op_name}: expected input, weight (and bias) of one dtype, got "
+            f"{', '.join(str(d) for d in dtypes)}"
+        )
+    outputs = weight.shape[1 - channels_axis]
+    if bias is not None and bias.shape != (outputs,):
+        raise ValueError(f"{op_name}: expected a bias of shape ({outputs},), got {bias.shape}")
 
 
 class Conv2d(Function):
@@ -299,7 +360,7 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         kernel = weight.shape[2:]
-        out_hw = _output_hw(x.shape[2:], kernel, self.stride, self.padding, self.dilation, "conv2d")
+        out_hw = output_hw(x.shape[2:], kernel, self.stride, self.padding, self.dilation, "conv2d")
         self.cols = _im2col(x, kernel, self.stride, self.padding, self.dilation, out_hw)
         return _conv_forward(self.cols, weight, bias, x.shape[0], out_hw)
 
@@ -399,11 +460,11 @@ class ConvTranspose2d(Function):
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1):
     """2-D convolution (cross-correlation, as torch) of NCHW input with weight (O, C, kh, kw)."""
-    stride = _pair(stride, "stride", "conv2d", 1)
-    padding = _pair(padding, "padding", "conv2d", 0)
-    dilation = _pair(dilation, "dilation", "conv2d", 1)
+    stride = pair(stride, "stride", "conv2d", 1)
+    padding = pair(padding, "padding", "conv2d", 0)
+    dilation = pair(dilation, "dilation", "conv2d", 1)
     _check_weight(input, weight, bias, "conv2d", channels_axis=1)
-    _output_hw(input.shape[2:], weight.shape[2:], stride, padding, dilation, "conv2d")
+    output_hw(input.shape[2:], weight.shape[2:], stride, padding, dilation, "conv2d")
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return Conv2d(stride, padding, dilation)(*inputs)
 
@@ -413,10 +474,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Output size: (H - 1) s - 2p + d (kh - 1) + output_padding + 1.
     """
-    stride = _pair(stride, "stride", "conv_transpose2d", 1)
-    padding = _pair(padding, "padding", "conv_transpose2d", 0)
-    output_padding = _pair(output_padding, "output_padding", "conv_transpose2d", 0)
-    dilation = _pair(dilation, "dilation", "conv_transpose2d", 1)
+    stride = pair(stride, "stride", "conv_transpose2d", 1)
+    padding = pair(padding, "padding", "conv_transpose2d", 0)
+    output_padding = pair(output_padding, "output_padding", "conv_transpose2d", 0)
+    dilation = pair(dilation, "dilation", "conv_transpose2d", 1)
     _check_weight(input, weight, bias, "conv_transpose2d", channels_axis=0)
     for k in range(2):
         if output_padding[k] >= stride[k]:
@@ -438,349 +499,3 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
             )
     inputs = (input, weight) if bias is None else (input, weight, bias)
     return ConvTranspose2d(stride, padding, output_padding, dilation)(*inputs)
-
-
-# ----------------------------------------------------------------------------------
-# pooling
-# ----------------------------------------------------------------------------------
-
-
-def _pool_geometry(x, kernel_size, stride, padding, op_name):
-    """Checked (kernel, stride, padding, out_hw) of a pooling op (torch's rules)."""
-    _check_4d(x, op_name)
-    kernel = _pair(kernel_size, "kernel_size", op_name, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op_name, 1)
-    padding = _pair(padding, "padding", op_name, 0)
-    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
-        raise ValueError(
-            f"{op_name}: expected padding at most half the kernel size {kernel}, got {padding}"
-        )
-    out_hw = _output_hw(x.shape[2:], kernel, stride, padding, (1, 1), op_name)
-    return kernel, stride, padding, out_hw
-
-
-def _pad_nchw(x, padding, value):
-    """x (NCHW) with `value` around its spatial axes."""
-    ph, pw = padding
-    if ph == 0 and pw == 0:
-        return x
-    xp = backend.get_array_module(x)
-    n, c, h, w = x.shape
-    padded = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
-    padded[:, :, ph : ph + h, pw : pw + w] = x
-    return padded
-
-
-class _Pooling(Function):
-    """Shared geometry of the pooling Functions: windows over a padded NCHW input."""
-
-    def __init__(self, kernel, stride, padding, hw, out_hw):
-        self.kernel, self.stride, self.padding = kernel, stride, padding
-        self.hw, self.out_hw = hw, out_hw
-
-    def geometry(self):
-        return self.kernel, self.stride, self.padding, self.hw, self.out_hw
-
-    def windows(self):
-        return _window_slices(self.kernel, self.stride, (1, 1), self.out_hw)
-
-    def padded_zeros(self, like):
-        xp = backend.get_array_module(like)
-        (h, w), (ph, pw) = self.hw, self.padding
-        return xp.zeros((*like.shape[:2], h + 2 * ph, w + 2 * pw), dtype=like.dtype)
-
-    def crop(self, padded):
-        (h, w), (ph, pw) = self.hw, self.padding
-        return padded[:, :, ph : ph + h, pw : pw + w]
-
-
-class MaxPool2d(_Pooling):
-    """y[n, c, a, b] = max over the window of (a, b) in x padded with -inf.
-
-    dL/dx = g routed to the arg-max of each window (the first one on ties, as torch).
-    The forward is a running maximum over the kh*kw window slices; the arg-max masks
-    are found in backward only (inference never pays for them).
-    """
-
-    def forward(self, x):
-        xp = backend.get_array_module(x)
-        self.padded = _pad_nchw(x, self.padding, -xp.inf)
-        best = None
-        for rows, cols in self.windows():
-            window = self.padded[:, :, rows, cols]
-            best = window.copy() if best is None else xp.maximum(best, window, out=best)
-        return best
-
-    def backward(self, gy):
-        return _MaxPoolScatter(self.argmax_masks(), *self.geometry())(gy)
-
-    def argmax_masks(self):
-        """masks[k] is True where kernel offset k holds the window's first maximum."""
-        xp = backend.get_array_module(self.padded)
-        best = self.output().data
-        masks, taken = [], None
-        for rows, cols in self.windows():
-            hit = self.padded[:, :, rows, cols] == best
-            if taken is None:
-                taken = hit
-            else:
-                hit = hit > taken  # a maximum here, and no earlier offset took the window
-                taken = taken | hit
-            masks.append(hit)
-        return xp.stack(masks)
-
-
-class _MaxPoolScatter(_Pooling):
-    """dx = g sent to the arg-max position of each window: padded_slice_k += g * masks[k]
-    (a linear map of g). Its adjoint, _MaxPoolGather, picks the value at each arg-max.
-    """
-
-    def __init__(self, masks, *geometry):
-        super().__init__(*geometry)
-        self.masks = masks
-
-    def forward(self, g):
-        padded = self.padded_zeros(g)
-        for k, (rows, cols) in enumerate(self.windows()):
-            padded[:, :, rows, cols] += g * self.masks[k]
-        return self.crop(padded)
-
-    def backward(self, gg):
-        return _MaxPoolGather(self.masks, *self.geometry())(gg)
-
-
-class _MaxPoolGather(_Pooling):
-    """y[n, c, a, b] = x at the arg-max position of window (a, b): sum_k slice_k * masks[k].
-
-    Its adjoint is _MaxPoolScatter.
-    """
-
-    def __init__(self, masks, *geometry):
-        super().__init__(*geometry)
-        self.masks = masks
-
-    def forward(self, x):
-        padded = _pad_nchw(x, self.padding, 0)
-        picked = None
-        for k, (rows, cols) in enumerate(self.windows()):
-            part = padded[:, :, rows, cols] * self.masks[k]
-            picked = part if picked is None else picked + part
-        return picked
-
-    def backward(self, gy):
-        return _MaxPoolScatter(self.masks, *self.geometry())(gy)
-
-
-class AvgPool2d(_Pooling):
-    """y[n, c, a, b] = (1 / (kh kw)) sum of the window of (a, b) in x padded with zeros
-    (padding counts in the mean, as torch's default count_include_pad=True).
-
-    dL/dx = g / (kh kw) added onto every window: _AvgPoolScatter, whose adjoint is this.
-    """
-
-    def forward(self, x):
-        padded = _pad_nchw(x, self.padding, 0)
-        total = None
-        for rows, cols in self.windows():
-            window = padded[:, :, rows, cols]
-            if total is None:
-                total = window.copy()
-            else:
-                total += window
-        total /= self.kernel[0] * self.kernel[1]
-        return total
-
-    def backward(self, gy):
-        return _AvgPoolScatter(*self.geometry())(gy)
-
-
-class _AvgPoolScatter(_Pooling):
-    """dx = g / (kh kw) added onto each window (linear; adjoint: AvgPool2d)."""
-
-    def forward(self, g):
-        padded = self.padded_zeros(g)
-        share = g / (self.kernel[0] * self.kernel[1])
-        for rows, cols in self.windows():
-            padded[:, :, rows, cols] += share
-        return self.crop(padded)
-
-    def backward(self, gg):
-        return AvgPool2d(*self.geometry())(gg)
-
-
-def max_pool2d(input, kernel_size, stride=None, padding=0):
-    """Max over kernel_size windows every stride pixels (stride defaults to kernel_size)."""
-    geometry = _pool_geometry(input, kernel_size, stride, padding, "max_pool2d")
-    kernel, stride, padding, out_hw = geometry
-    return MaxPool2d(kernel, stride, padding, input.shape[2:], out_hw)(input)
-
-
-def avg_pool2d(input, kernel_size, stride=None, padding=0):
-    """Mean over kernel_size windows every stride pixels (zero padding counts)."""
-    kernel, stride, padding, out_hw = _pool_geometry(
-        input, kernel_size, stride, padding, "avg_pool2d"
-    )
-    return AvgPool2d(kernel, stride, padding, input.shape[2:], out_hw)(input)
-
-
-def _adaptive_bins(size, out_size, dtype, xp):
-    """The (out_size, size) averaging matrix of torch's adaptive bins:
-    bin i covers [floor(i size / out), ceil((i + 1) size / out))."""
-    matrix = xp.zeros((out_size, size), dtype=dtype)
-    for i in range(out_size):
-        start = (i * size) // out_size
-        end = -((-(i + 1) * size) // out_size)
-        matrix[i, start:end] = 1.0 / (end - start)
-    return matrix
-
-
-def adaptive_avg_pool2d(input, output_size):
-    """Mean over torch's adaptive bins so that the output is output_size (int or pair;
-    None keeps that axis). y = A_h x A_w^T with averaging matrices A; when the sizes
-    divide evenly this is a reshape and a mean over each block.
-    """
-    _check_4d(input, "adaptive_avg_pool2d")
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    if len(sizes) != 2:
-        raise ValueError(
-            f"adaptive_avg_pool2d: expected output_size to be an int or a pair, got {output_size!r}"
-        )
-    sizes = tuple(input.shape[2 + k] if s is None else s for k, s in enumerate(sizes))
-    _pair(sizes, "output_size", "adaptive_avg_pool2d", 1)
-    (n, c, h, w), (oh, ow) = input.shape, sizes
-    if h % oh == 0 and w % ow == 0:
-        blocks = reshape(input, (n, c, oh, h // oh, ow, w // ow))
-        return mean(blocks, (3, 5))
-    xp = backend.get_array_module(input.data)
-    rows = Tensor(_adaptive_bins(h, oh, input.dtype, xp))
-    cols = Tensor(_adaptive_bins(w, ow, input.dtype, xp).T)
-    return matmul(matmul(rows, input), cols)
-
-
-# ----------------------------------------------------------------------------------
-# pad
-# ----------------------------------------------------------------------------------
-
-
-def _cut(axis, start=None, stop=None):
-    """The index of x[start:stop] along one axis of a 4-D array."""
-    index = [slice(None)] * 4
-    index[axis] = slice(start, stop)
-    return tuple(index)
-
-
-def _flip(x, axis):
-    """x reversed along one axis of a 4-D array (a view)."""
-    index = [slice(None)] * 4
-    index[axis] = slice(None, None, -1)
-    return x[tuple(index)]
-
-
-def _padded_with_centre(x, pads, fill):
-    """An array of the padded shape holding x in its centre; the border holds `fill`
-    (or is left unset for fill=None)."""
-    xp = backend.get_array_module(x)
-    (top, bottom), (left, right) = pads
-    n, c, h, w = x.shape
-    shape = (n, c, h + top + bottom, w + left + right)
-    y = xp.empty(shape, dtype=x.dtype) if fill is None else xp.full(shape, fill, dtype=x.dtype)
-    y[:, :, top : top + h, left : left + w] = x
-    return y
-
-
-class ReflectPad(Function):
-    """y = x mirrored at its borders, the edge itself not repeated (torch's "reflect"):
-        y[before - 1 - m] = x[1 + m],   y[before + size + m] = x[size - 2 - m]
-    along each padded axis (the width first, then the height, corners included).
-
-    dL/dx = _ReflectFold(g): the centre of g plus its mirrored borders added back.
-    """
-
-    def __init__(self, pads):
-        self.pads = pads  # ((top, bottom), (left, right))
-
-    def forward(self, x):
-        y = _padded_with_centre(x, self.pads, fill=None)
-        for axis in (3, 2):
-            before, after = self.pads[axis - 2]
-            size = x.shape[axis]
-            if before:
-                y[_cut(axis, 0, before)] = _flip(y[_cut(axis, before + 1, 2 * before + 1)], axis)
-            if after:
-                end = before + size
-                y[_cut(axis, end, None)] = _flip(y[_cut(axis, end - 1 - after, end - 1)], axis)
-        return y
-
-    def backward(self, gy):
-        return _ReflectFold(self.pads)(gy)
-
-
-class _ReflectFold(Function):
-    """The adjoint of ReflectPad: each padded border is flipped and added onto the
-    rows (columns) it mirrors, next to the edge:
-        x[1 : before + 1] += g[:before] reversed,
-        x[size - 1 - after : size - 1] += g[before + size:] reversed.
-    Its own adjoint (its backward) is ReflectPad.
-    """
-
-    def __init__(self, pads):
-        self.pads = pads
-
-    def forward(self, g):
-        for axis in (2, 3):
-            before, after = self.pads[axis - 2]
-            size = g.shape[axis] - before - after
-            folded = g[_cut(axis, before, before + size)].copy()
-            if before:
-                folded[_cut(axis, 1, before + 1)] += _flip(g[_cut(axis, 0, before)], axis)
-            if after:
-                mirrored = _flip(g[_cut(axis, before + size, None)], axis)
-                folded[_cut(axis, size - 1 - after, size - 1)] += mirrored
-            g = folded
-        return g
-
-    def backward(self, gg):
-        return ReflectPad(self.pads)(gg)
-
-
-class ConstantPad(Function):
-    """y = x surrounded by `value`.  dL/dx = the centre crop of g (a getitem)."""
-
-    def __init__(self, pads, value):
-        self.pads, self.value = pads, value
-
-    def forward(self, x):
-        return _padded_with_centre(x, self.pads, fill=self.value)
-
-    def backward(self, gy):
-        (top, bottom), (left, right) = self.pads
-        h, w = gy.shape[2] - top - bottom, gy.shape[3] - left - right
-        return getitem(gy, (slice(None), slice(None), slice(top, top + h), slice(left, left + w)))
-
-
-def pad(input, pad, mode="constant", value=0):
-    """Pad the last two axes of a 4-D input: pad = (left, right) or (left, right, top, bottom).
-
-    "constant" fills with value (gradient: the centre crop of g); "reflect" mirrors the
-    border (gradient: the mirrored parts of g folded back, see _ReflectFold).
-    """
-    _check_4d(input, "pad")
-    if not isinstance(pad, (tuple, list)) or len(pad) not in (2, 4):
-        raise ValueError(
-            f"pad: expected pad = (left, right) or (left, right, top, bottom), got {pad!r}"
-        )
-    if any(not isinstance(p, int) or p < 0 for p in pad):
-        raise ValueError(f"pad: expected non-negative int paddings, got {pad!r}")
-    left, right, top, bottom = (*pad, 0, 0) if len(pad) == 2 else pad
-    pads = ((top, bottom), (left, right))
-    if mode == "reflect":
-        for axis, (before, after) in zip((2, 3), pads):
-            if max(before, after) >= input.shape[axis]:
-                raise ValueError(
-                    f"pad: expected reflect padding smaller than the input size "
-                    f"{input.shape[axis]} along axis {axis}, got {(before, after)}"
-                )
-        return ReflectPad(pads)(input)
-    if mode == "constant":
-        return ConstantPad(pads, value)(input)
-    raise ValueError(f"pad: expected mode 'constant' or 'reflect', got {mode!r}")
