@@ -594,3 +594,24 @@ def test_penalties_train_a_module_discriminator(device):
     assert b2.grad is None and list(layers.parameters())[3].grad is None  # grad_x D ignores b2
     for mine, theirs in list(zip(layers.parameters(), params))[:3]:
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------------
+# lazy regularisation
+# ----------------------------------------------------------------------------------
+
+
+@given(st.integers(0, 10_000), st.floats(0.0, 100.0), st.integers(1, 16))
+def test_lazy_weight_pulls_as_hard_on_average(start, weight, every):
+    steps = range(start, start + every)  # any k consecutive steps hold one due step
+    window = [losses.lazy_weight(t, weight, every) for t in steps]
+    assert sum(window) == pytest.approx(every * weight)
+    if every > 1:
+        assert all(w == 0 for t, w in zip(steps, window) if t % every)
+
+
+def test_lazy_weight_is_due_from_the_first_step_and_checks_every():
+    assert [losses.lazy_weight(t, 2.0, 3) for t in range(4)] == [6.0, 0.0, 0.0, 6.0]
+    assert losses.lazy_weight(5, 2.0, 1) == 2.0
+    with pytest.raises(ValueError, match="lazy_weight: every must be an int >= 1, got 0"):
+        losses.lazy_weight(0, 1.0, 0)

@@ -31,7 +31,14 @@ def update_ema(average, network, decay):
     parameters of the ``average`` module and the ``network`` it follows (same layout)."""
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"update_ema: expected a decay in [0, 1], got {decay}")
+    pairs = list(zip(average.parameters(), network.parameters()))
+    shapes = [p.shape for p in average.parameters()], [p.shape for p in network.parameters()]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            "update_ema: expected the average and the network to have parameters of the same "
+            f"shapes, got {len(shapes[0])} and {len(shapes[1])} parameters that differ"
+        )
     with no_grad():
-        for mean, current in zip(average.parameters(), network.parameters(), strict=True):
+        for mean, current in pairs:
             mean.data *= decay
             mean.data += (1.0 - decay) * current.data
