@@ -77,6 +77,8 @@ class AutoEncoderReport(Report):
 
 @reports("ae")
 class MLPAutoEncoderReport(AutoEncoderReport):
+    """The MLP autoencoder: test BCE and the PSNR of its reconstructions."""
+
     def evaluate(self, classifier=None):
         test = mnist("test").arrays["image"]
         with sg.no_grad():
@@ -89,6 +91,8 @@ class MLPAutoEncoderReport(AutoEncoderReport):
 
 @reports("dae")
 class DenoisingAutoEncoderReport(AutoEncoderReport):
+    """The DAE: clean / noisy / denoised pictures; PSNR, SSIM and the classifier's reading."""
+
     def snapshot(self, path):
         digits = self.shown_digits()
         noisy = noisy_test_digits(self.model, digits)

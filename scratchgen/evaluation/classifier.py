@@ -17,6 +17,8 @@ from scratchgen.evaluation.report import Report, reports
 
 @reports("classifier")
 class ClassifierReport(Report):
+    """The classifier: its mistakes as a picture, its accuracy and FID calibration points."""
+
     def snapshot(self, path):
         test = mnist("test")
         predicted = self.model.predict(test.arrays["image"]).argmax(axis=1)

@@ -24,6 +24,8 @@ EVAL_SAMPLES = 1000
 
 @reports("vae")
 class VAEReport(AutoEncoderReport):
+    """The VAE: prior samples and reconstructions; its bounds, FID and class shares."""
+
     def snapshot(self, path):
         model = self.model
         z = numpy.random.default_rng(0).standard_normal((64, model.latent)).astype(numpy.float32)
