@@ -5,9 +5,9 @@ optimizer = optim.Adam(model.parameters(), lr=2e-4, betas=(0.5, 0.999))
 scheduler = optim.lr_scheduler.LinearDecayLR(optimizer, n_constant=100, n_decay=100)
 """
 
-from scratchgen.optim import lr_scheduler
+from scratchgen.optim import ema, lr_scheduler, swa_utils
 from scratchgen.optim.adam import Adam, AdamW
 from scratchgen.optim.optimizer import Optimizer
 from scratchgen.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "ema", "lr_scheduler", "swa_utils"]
