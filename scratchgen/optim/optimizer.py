@@ -224,6 +224,13 @@ def check_non_negative(name, group, option):
         raise ValueError(f"{name}: expected {option} >= 0, got {value!r}")
 
 
+def check_decay_rate(name, group, option):
+    """Raise unless ``group[option]`` is a real number in [0, 1] (the weight of the past)."""
+    value = group[option]
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
+        raise ValueError(f"{name}: expected {option} in [0, 1], got {value!r}")
+
+
 def ascent_or_l2_gradient(param, grad, maximize, weight_decay):
     """The gradient a step follows: ``g`` (``-g`` to maximize) ``+ weight_decay * param``.
 
