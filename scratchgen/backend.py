@@ -4,7 +4,9 @@ Every tensor holds a raw array of one of the two libraries. Code that computes o
 tensor data never imports numpy or cupy itself: it asks this module for the array
 module (``xp``) of the arrays it holds, so the same line runs on both devices.
 
-Devices are named ``"cpu"`` and ``"cuda"`` (``"gpu"`` and ``"cuda:0"`` are accepted).
+Devices are named ``"cpu"`` and ``"cuda"`` (``"gpu"`` and ``"cuda:0"`` are accepted), or
+given as ``Device`` objects (``sg.device("cuda")``, torch's spelling); ``parse_device`` turns
+either into the name ``"cpu"`` or ``"cuda"``, the one form the rest of the code compares.
 """
 
 import numpy
@@ -56,7 +58,93 @@ uint8 = numpy.dtype("uint8")
 bool_ = numpy.dtype("bool")
 
 DEVICES = ("cpu", "cuda")
-_DEVICE_ALIASES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda", "cuda:0": "cuda"}
+_DEVICE_ALIASES = {"cpu": "cpu", "cuda": "cuda", "gpu": "cuda"}
+
+
+class Device:
+    """A device as torch spells it: ``sg.device("cpu")``, ``sg.device("cuda")``, ``"cuda:0"``.
+
+        sg.device("cuda:0").type     # "cuda" ("gpu" is read as "cuda" too)
+        sg.device("cuda:0").index    # 0 (None when the name has no index)
+        str(sg.device("cuda:0"))     # "cuda:0";  repr: device(type='cuda', index=0)
+        sg.device("cuda", 0)         # the same device
+
+    Making one checks the name only, as in torch; computing on "cuda" without a GPU raises
+    the clear error of ``parse_device``. scratchgen drives one GPU, so the index is None or 0
+    and both name the same GPU.
+
+    ``Tensor.device`` stays the string "cpu" / "cuda" (the name every layer compares).
+    A Device equals the strings that name it ("cuda", "gpu", "cuda:0") and any Device of
+    its type, and hashes as its type string, so ``x.device == sg.device("cuda")`` and a
+    dict keyed by ``x.device`` finds the entry of ``sg.device("cuda")``. (torch differs
+    here: its device never equals a string, and "cuda" differs from "cuda:0".)
+    """
+
+    __slots__ = ("_type", "_index")
+
+    def __init__(self, type, index=None):  # `type`, shadowing the builtin: torch's name
+        if isinstance(type, Device):
+            type = str(type)
+        try:
+            self._type, self._index = _read_device_name(type, index)
+        except ValueError as error:
+            raise RuntimeError(str(error)) from None  # torch.device raises RuntimeError
+
+    @property
+    def type(self):
+        """ "cpu" or "cuda"."""
+        return self._type
+
+    @property
+    def index(self):
+        """None or 0 (the one GPU)."""
+        return self._index
+
+    def __str__(self):
+        return self._type if self._index is None else f"{self._type}:{self._index}"
+
+    def __repr__(self):
+        index = "" if self._index is None else f", index={self._index}"
+        return f"device(type='{self._type}'{index})"
+
+    def __eq__(self, other):
+        if isinstance(other, str) and is_device(other):
+            other = Device(other)
+        if not isinstance(other, Device):
+            return NotImplemented
+        return self._type == other.type
+
+    def __hash__(self):
+        return hash(self._type)
+
+
+def _read_device_name(name, index):
+    """(type, index) of a device name such as "cuda:0"; ValueError naming the problem."""
+    text = str(name).lower()
+    kind, colon, number = text.partition(":")
+    if kind not in _DEVICE_ALIASES or (colon and not number.isdigit()):
+        raise ValueError(f"device: expected one of 'cpu', 'cuda' (alias 'gpu'), got {name!r}")
+    if colon and index is not None:
+        raise ValueError(f"device: got an index in {name!r} and index={index!r}; give one")
+    index = int(number) if colon else index
+    if index is not None and (isinstance(index, bool) or index != 0):
+        raise ValueError(
+            f"device: expected index None or 0 (scratchgen drives one GPU), got {index!r}"
+        )
+    return _DEVICE_ALIASES[kind], index
+
+
+def is_device(value):
+    """Whether value names a device (a Device, or a string such as "cuda:0"), not a dtype."""
+    if isinstance(value, Device):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        _read_device_name(value, None)
+    except ValueError:
+        return False
+    return True
 
 
 def cuda_available():
@@ -70,13 +158,10 @@ def cuda_available():
 
 
 def parse_device(device):
-    """Normalise a device name to "cpu" or "cuda"; raise a clear error otherwise."""
+    """Normalise a device (None, a name, a Device) to "cpu" or "cuda"; raise a clear error."""
     if device is None:
         return "cpu"
-    name = str(device).lower()
-    if name not in _DEVICE_ALIASES:
-        raise ValueError(f"device: expected one of 'cpu', 'cuda' (alias 'gpu'), got {device!r}")
-    name = _DEVICE_ALIASES[name]
+    name = device.type if isinstance(device, Device) else _read_device_name(device, None)[0]
     if name == "cuda" and not cuda_available():
         reason = "CuPy is not installed" if cupy is None else "CuPy finds no GPU"
         raise RuntimeError(

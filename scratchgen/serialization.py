@@ -1,8 +1,17 @@
 """Saving and loading checkpoints: ``.npz`` (NumPy) and ``.safetensors`` files.
 
     sg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3},
-            "run/checkpoint.safetensors")
-    checkpoint = sg.load("run/checkpoint.safetensors", device="cuda")
+            "run/checkpoint.pt")
+    checkpoint = sg.load("run/checkpoint.pt", map_location="cuda")
+
+    buffer = io.BytesIO()                       # or open("model.pth", "wb")
+    sg.save(model.state_dict(), buffer)
+    model.load_state_dict(sg.load(io.BytesIO(buffer.getvalue())))
+
+Any file name works ("model.pt", "model.pth", "weights", ...): the file is a .npz unless its
+name ends in ``.safetensors``, and ``load`` reads the format from the file's first bytes
+(a zip starts with "PK"; a safetensors file with an 8-byte header length, then "{"), not
+from its name. Binary file objects (``io.BytesIO``, ``open(name, "wb")``) work for both.
 
 A checkpoint is a nest of dicts, lists and tuples whose leaves are Tensors, arrays,
 numbers, strings, booleans or None. On disk:
@@ -16,12 +25,13 @@ numbers, strings, booleans or None. On disk:
   gets none, so its file is a plain state dict for any tool; a file without a structure
   (a flat state dict, or one written by another tool) loads as the flat dict.
 
-Files are written atomically: into a temporary file in the same folder, flushed to
-disk, then renamed over the target. A crash leaves the old checkpoint or the new one,
-never half of one.
+Files given by name are written atomically: into a temporary file in the same folder,
+flushed to disk, then renamed over the target. A crash leaves the old checkpoint or the
+new one, never half of one. A file object is written where it stands and left open.
 """
 
 import contextlib
+import io
 import json
 import os
 import secrets
@@ -32,60 +42,114 @@ import numpy
 from scratchgen import backend
 from scratchgen.tensor import Tensor
 
-FORMATS = (".npz", ".safetensors")
+SAFETENSORS_SUFFIX = ".safetensors"
 NPZ_STRUCTURE_KEY = "__structure__"
 SAFETENSORS_STRUCTURE_KEY = "structure"
 RESERVED_KEYS = ("", NPZ_STRUCTURE_KEY, "__metadata__")  # "__metadata__": safetensors' header
 
 
-def save(obj, path):
-    """Write a state dict (a nested dict of Tensors, arrays and plain values) to ``path``.
+def save(obj, f):
+    """Write a state dict (a nested dict of Tensors, arrays and plain values) to ``f``.
 
-    The format follows the extension: ``.npz`` or ``.safetensors`` (which needs the
-    safetensors package).
+    ``f``: a file name or a binary file object. safetensors (which needs the safetensors
+    package) when the name ends in ``.safetensors``; .npz for any other name and for a
+    file object without a name. The name is kept exactly (no ".npz" is appended).
     """
-    path = os.fspath(path)
-    extension = _format_of(path, "save")
-    if not isinstance(obj, dict):
-        raise TypeError(f"save: expected a dict (a state dict), got {type(obj).__name__}")
+    _check_is_state(obj)
     arrays = {}
     structure = json.dumps(_encode(obj, (), arrays))
     if _is_flat_state_dict(obj):
         structure = None  # the file is then exactly a state dict, as torch users expect
-    if extension == ".npz":
-        _write_atomically(path, lambda file: _write_npz(file, arrays, structure))
+    writer = _write_safetensors if _name_of(f).endswith(SAFETENSORS_SUFFIX) else _write_npz
+    if hasattr(f, "write"):
+        writer(_binary_file(f, "save", "wb"), arrays, structure)
     else:
-        _write_atomically(path, lambda file: _write_safetensors(file, arrays, structure))
+        _write_atomically(_path_of(f, "save"), lambda file: writer(file, arrays, structure))
 
 
-def load(path, map_location=None, device=None):
-    """Read a file written by ``save`` (or any .npz / .safetensors file).
+def load(f, map_location=None, device=None):
+    """Read a file written by ``save`` (or any .npz / .safetensors file, by any name).
 
-    Returns the saved nest with every array as a Tensor on ``device`` ("cpu" by default;
-    ``map_location`` is torch's name for the same thing).
+    ``f``: a file name or a binary file object (read from its position). Returns the saved
+    nest with every array as a Tensor on ``device`` ("cpu" by default; ``map_location``
+    is torch's name for the same thing; either may be a name or an ``sg.device``).
     """
-    path = os.fspath(path)
-    extension = _format_of(path, "load")
     if map_location is not None and device is not None and map_location != device:
         raise ValueError(f"load: got map_location={map_location!r} and device={device!r}; give one")
     device = backend.parse_device(device or map_location or "cpu")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load: no file at {path!r}")
-    if extension == ".npz":
-        arrays, structure = _read_npz(path)
-    else:
-        arrays, structure = _read_safetensors(path)
+    arrays, structure = _read_arrays(_read_bytes(f), repr(_name_of(f) or "the file object"))
     tensors = {key: Tensor(backend.to_device(array, device)) for key, array in arrays.items()}
     if structure is None:
         return tensors
     return _decode(json.loads(structure), tensors)
 
 
-def _format_of(path, where):
-    for extension in FORMATS:
-        if path.endswith(extension):
-            return extension
-    raise ValueError(f"{where}: expected a path ending in .npz or .safetensors, got {path!r}")
+def _check_is_state(obj):
+    """A dict to save; a Module (or optimizer) itself gets told to save its state_dict()."""
+    if callable(getattr(obj, "state_dict", None)):
+        raise TypeError(
+            f"save: cannot save a whole {type(obj).__name__}, only state dicts; "
+            "save model.state_dict() instead: sg.save(model.state_dict(), f), "
+            "and restore it with model.load_state_dict(sg.load(f))"
+        )
+    if not isinstance(obj, dict):
+        raise TypeError(f"save: expected a dict (a state dict), got {type(obj).__name__}")
+
+
+def _name_of(f):
+    """The file name of a path or of a named file object ("" for a nameless one)."""
+    name = getattr(f, "name", None) if hasattr(f, "read") or hasattr(f, "write") else f
+    if isinstance(name, (str, bytes, os.PathLike)):
+        return os.fsdecode(name)
+    return ""
+
+
+def _path_of(f, where):
+    if not isinstance(f, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{where}: expected a file name or a binary file object, got {type(f).__name__}"
+        )
+    return os.fsdecode(f)
+
+
+def _binary_file(f, where, mode):
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(
+            f"{where}: expected a file opened in binary mode ({mode!r}), got a text file"
+        )
+    return f
+
+
+def _read_bytes(f):
+    if hasattr(f, "read"):
+        return _binary_file(f, "load", "rb").read()
+    path = _path_of(f, "load")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load: no file at {path!r}")
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _read_arrays(data, name):
+    """(arrays, structure) from a file's bytes, its format told by its first bytes.
+
+    name: how error messages call the file.
+    """
+    if data.startswith(b"PK"):  # the zip signature
+        return _read_npz(data, name)
+    if _looks_like_safetensors(data):
+        return _read_safetensors(data)
+    raise ValueError(
+        f"load: {name} is neither a .npz file (a zip: it would start with b'PK') nor a "
+        "safetensors file (an 8-byte header length, then b'{'); "
+        f"its first bytes are {data[:9]!r}"
+    )
+
+
+def _looks_like_safetensors(data):
+    """An 8-byte little-endian header length, then a JSON header that fits the file."""
+    header_length = int.from_bytes(data[:8], "little")
+    return len(data) > 8 and data[8:9] == b"{" and 8 + header_length <= len(data)
 
 
 # -- the structure -----------------------------------------------------------------------
@@ -175,8 +239,15 @@ def _write_npz(file, arrays, structure):
                 numpy.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def _read_npz(path):
-    with numpy.load(path, allow_pickle=False) as archive:
+def _read_npz(data, name):
+    with numpy.load(io.BytesIO(data), allow_pickle=False) as archive:
+        others = [member for member in archive.zip.namelist() if not member.endswith(".npy")]
+        if others:
+            raise ValueError(
+                f"load: {name} is a zip but not a .npz of arrays (it holds {others[:3]}; "
+                "torch.save writes such pickle files): save it from torch with "
+                "safetensors.torch.save_file(model.state_dict(), name) or as a .npz"
+            )
         arrays = {key: archive[key] for key in archive.files}
     structure = arrays.pop(NPZ_STRUCTURE_KEY, None)
     return arrays, None if structure is None else str(structure)
@@ -188,12 +259,11 @@ def _write_safetensors(file, arrays, structure):
     file.write(safetensors.numpy.save(arrays, metadata=metadata))
 
 
-def _read_safetensors(path):
+def _read_safetensors(data):
     safetensors = _import_safetensors()
-    with safetensors.safe_open(path, framework="numpy") as archive:
-        arrays = {key: archive.get_tensor(key) for key in archive.keys()}
-        metadata = archive.metadata() or {}
-    return arrays, metadata.get(SAFETENSORS_STRUCTURE_KEY)
+    header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+    metadata = header.get("__metadata__") or {}
+    return safetensors.numpy.load(data), metadata.get(SAFETENSORS_STRUCTURE_KEY)
 
 
 def _import_safetensors():
@@ -204,7 +274,7 @@ def _import_safetensors():
         raise ImportError(
             "save/load: .safetensors files need the 'safetensors' package: "
             "pip install safetensors (the 'test' extra has it: pip install 'scratchgen[test]'); "
-            "or use a .npz path"
+            "or save to a name that does not end in .safetensors (a .npz file)"
         ) from error
     return safetensors
 

@@ -259,8 +259,6 @@ def test_npz_written_by_numpy_loads_here(tmp_path):
 
 
 def test_bad_input(tmp_path):
-    with pytest.raises(ValueError, match="save: expected a path ending in .npz or .safetensors"):
-        sg.save({"w": sg.ones(1)}, tmp_path / "model.pt")
     with pytest.raises(TypeError, match="save: expected a dict .*got Tensor"):
         sg.save(sg.ones(1), tmp_path / "model.npz")
     with pytest.raises(TypeError, match="save: cannot store a set at 'extra.tags'"):
@@ -271,7 +269,7 @@ def test_bad_input(tmp_path):
         sg.save({"a.b": sg.ones(1), "a": {"b": sg.ones(1)}}, tmp_path / "model.npz")
     with pytest.raises(FileNotFoundError, match="load: no file at"):
         sg.load(tmp_path / "missing.npz")
-    with pytest.raises(ValueError, match="load: expected a path ending in"):
+    with pytest.raises(FileNotFoundError, match="load: no file at"):
         sg.load(tmp_path / "model.ckpt")
     with pytest.raises(ValueError, match="load: got map_location='cpu' and device='cuda'"):
         sg.load(tmp_path / "missing.npz", map_location="cpu", device="cuda")

@@ -20,8 +20,6 @@ from scratchgen.tensor import Tensor
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
-_DEVICE_NAMES = ("cpu", "cuda", "gpu", "cuda:0")
-
 
 class Module:
     """Base class for layers: subclasses set attributes in ``__init__`` and define ``forward``.
@@ -269,7 +267,7 @@ class Module:
         (and ``.grad``), so an optimizer built before the move stays valid.
         """
         for arg in args:
-            if isinstance(arg, str) and arg.lower() in _DEVICE_NAMES:
+            if backend.is_device(arg):
                 device = arg
             else:
                 dtype = arg
