@@ -7,6 +7,8 @@ scratchgen info | gradcheck | bench | demo
 """
 
 import argparse
+import glob
+import inspect
 import json
 import os
 import platform
@@ -20,6 +22,14 @@ class CommandError(Exception):
     """A user error (a missing folder, a bad option): printed as one line, exit code 2."""
 
 
+SETTING_TYPES = {  # a setting's default's type -> (the JSON types its value may have, in words)
+    bool: ((bool,), "true or false"),
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+}
+ANY_JSON = "a JSON value such as 3, 0.5, true or null"
+
+
 # -- train ----------------------------------------------------------------------------------
 def cmd_train(args):
     import scratchgen as sg
@@ -30,7 +40,7 @@ def cmd_train(args):
         raise CommandError("train: --resume needs --out RUN, the run folder to continue")
     out = args.out or next_run_dir(args.model)
     sg.manual_seed(args.seed)
-    config = parse_settings(args.set)
+    config = parse_settings(args.set, setting_defaults(args.model))
     if args.lr is not None:
         config["lr"] = args.lr
     if args.resume:
@@ -43,33 +53,63 @@ def cmd_train(args):
     except ValueError as error:
         raise CommandError(f"train: {error}") from None
     print(f"run folder: {out}")
-    trainer = Trainer(
-        model,
-        out,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        steps=args.steps,
-        resume=args.resume,
-        progress=not args.no_progress,
-    )
+    try:
+        trainer = Trainer(
+            model,
+            out,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            steps=args.steps,
+            resume=args.resume,
+            progress=not args.no_progress,
+        )
+    except FileNotFoundError as error:  # --resume without a checkpoint
+        raise CommandError(str(error)) from None
     trainer.fit()
     if trainer.finished():
+        for picture in sorted(glob.glob(os.path.join(out, "*.png"))):
+            print(f"wrote {picture}")
         print(f"done: scratchgen eval {out}")
 
 
-def parse_settings(settings):
-    """["beta=0.5", "exclude=3"] -> {"beta": 0.5, "exclude": 3} (JSON values, else strings)."""
+def setting_defaults(model_name):
+    """{setting: its default} of a model family, read from its constructor."""
+    from scratchgen import models
+
+    parameters = inspect.signature(models.family(model_name).__init__).parameters
+    return {key: parameter.default for key, parameter in parameters.items() if key != "self"}
+
+
+def parse_settings(settings, defaults):
+    """["beta=0.5", "exclude=3"] -> {"beta": 0.5, "exclude": 3}, each value read as the type of
+    its default in ``defaults`` (text as is; JSON otherwise). Names not in ``defaults`` keep
+    their text: ``models.build`` rejects them with the list of settings."""
     config = {}
     for setting in settings or []:
         key, equals, text = setting.partition("=")
         if not equals or not key:
             raise CommandError(f"train: --set expects KEY=VALUE, got {setting!r}")
-        try:
-            config[key] = json.loads(text)
-        except json.JSONDecodeError:
-            config[key] = text
+        config[key] = setting_value(setting, defaults[key]) if key in defaults else text
     return config
+
+
+def setting_value(setting, default):
+    """The value of "KEY=TEXT" for a setting whose default is ``default``: the text itself for
+    a text setting; else JSON, of the default's type (an int is a number too)."""
+    text = setting.partition("=")[2]
+    if isinstance(default, str):
+        return text
+    types, expected = SETTING_TYPES.get(type(default), (None, ANY_JSON))
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise CommandError(f"train: --set {setting}: expected {expected}") from None
+    if types is None:
+        return value
+    if type(value) not in types:
+        raise CommandError(f"train: --set {setting}: expected {expected}")
+    return type(default)(value)
 
 
 def next_run_dir(model_name):
@@ -106,15 +146,46 @@ def cmd_sample(args):
     model = load_run(args.run, args.device)
     if not model.generative:
         raise CommandError(f"sample: model {model.name!r} is not generative; it has no samples")
-    labels = None if args.labels is None else numpy.resize(numpy.array(args.labels), args.n)
+    labels = sample_labels(model, args.n, args.labels)
+    stem = output_stem(args.out)
     images = model.sample(args.n, labels=labels)
-    stem = args.out[: -len(".png")] if args.out.endswith(".png") else args.out
     arrays = {"images": images.astype(numpy.float32)}
     if labels is not None:
         arrays["labels"] = labels.astype(numpy.int64)
     numpy.savez(stem + ".npz", **arrays)
     image_grid(images, stem + ".png")
     print(f"wrote {stem}.png and {stem}.npz")
+
+
+def sample_labels(model, n, requested):
+    """The n labels to draw for: ``requested`` (--labels) repeated to fill n, or the model's
+    own mix when none are requested; None for an unconditional model."""
+    if not getattr(model, "conditional", False):
+        if requested is not None:
+            raise CommandError(
+                f"sample: --labels: model {model.name!r} is not conditional; it takes no labels"
+            )
+        return None
+    labels = None if requested is None else numpy.resize(numpy.array(requested), n)
+    try:
+        return model.check_labels(n, labels)
+    except ValueError as error:
+        reason = str(error).removeprefix("sample: ")
+        raise CommandError(f"sample: --labels {' '.join(map(str, requested))}: {reason}") from None
+
+
+def output_stem(path):
+    """--out x.png, x.npz or x -> x: the grid goes to x.png, the arrays to x.npz."""
+    check_out_folder("sample", path)
+    stem, extension = os.path.splitext(path)
+    return stem if extension in (".png", ".npz") else path
+
+
+def check_out_folder(command, path):
+    """A one-line error when the folder that --out writes into does not exist."""
+    folder = os.path.dirname(path)
+    if folder and not os.path.isdir(folder):
+        raise CommandError(f"{command}: --out {path}: no folder {folder!r}")
 
 
 def cmd_eval(args):
@@ -175,6 +246,7 @@ def cmd_bench(args):
 def cmd_demo(args):
     from scratchgen import demo
 
+    check_out_folder("demo", args.out)
     demo.run(steps=args.steps, out=args.out, seed=args.seed)
 
 
@@ -193,6 +265,37 @@ def cmd_info(args):
 
 
 # -- the parser -----------------------------------------------------------------------------
+def at_least(minimum):
+    """An argparse type: an integer >= minimum (a bad one is argparse's usage error)."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    return integer
+
+
+def usable_device(name):
+    """An argparse type: "cpu" or "cuda" ("gpu" too), the latter only where CuPy sees a GPU."""
+    from scratchgen import backend
+
+    try:
+        return backend.parse_device(name)
+    except (ValueError, RuntimeError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def add_device(parser):
+    parser.add_argument(
+        "--device", default="cpu", type=usable_device, help="cpu (NumPy) or cuda (CuPy; alias gpu)"
+    )
+
+
 def build_parser():
     from scratchgen import models
 
@@ -203,13 +306,13 @@ def build_parser():
 
     train = commands.add_parser("train", help="train a model family; writes a run folder")
     train.add_argument("model", choices=models.names(), help="the model family")
-    train.add_argument("--epochs", type=int, help="epochs (default: the family's)")
-    train.add_argument("--batch-size", type=int, help="batch size (default: the family's)")
+    train.add_argument("--epochs", type=at_least(1), help="epochs (default: the family's)")
+    train.add_argument("--batch-size", type=at_least(1), help="batch size (default: the family's)")
     train.add_argument("--lr", type=float, help="learning rate (default: the family's)")
-    train.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
-    train.add_argument("--seed", type=int, default=0)
+    add_device(train)
+    train.add_argument("--seed", type=at_least(0), default=0)
     train.add_argument("--out", help="run folder (default runs/MODEL, numbered if taken)")
-    train.add_argument("--steps", type=int, help="stop after this many steps (a quick try)")
+    train.add_argument("--steps", type=at_least(1), help="stop after this many steps (a quick try)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument(
         "--set",
@@ -222,17 +325,17 @@ def build_parser():
 
     sample = commands.add_parser("sample", help="draw samples from a trained generative run")
     sample.add_argument("run", help="the run folder")
-    sample.add_argument("--n", type=int, default=64, help="number of samples (64)")
+    sample.add_argument("--n", type=at_least(1), default=64, help="number of samples (64)")
     sample.add_argument("--labels", type=int, nargs="+", help="classes, repeated to fill --n")
     sample.add_argument("--out", default="samples.png", help="PNG grid; an .npz goes beside it")
-    sample.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    add_device(sample)
     sample.set_defaults(handler=cmd_sample)
 
     evaluate = commands.add_parser(
         "eval", help="the metrics of a run (RUN/metrics.json), and its figures redrawn"
     )
     evaluate.add_argument("run", help="the run folder")
-    evaluate.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    add_device(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
 
     info = commands.add_parser("info", help="version, backends, whether a GPU is usable")
@@ -240,25 +343,36 @@ def build_parser():
 
     gradcheck = commands.add_parser("gradcheck", help="gradient-check every op and loss")
     gradcheck.add_argument("--op", nargs="+", help="only these ops (default: all)")
-    gradcheck.add_argument("--device", default="cpu", choices=["cpu", "cuda", "gpu"])
+    add_device(gradcheck)
     gradcheck.set_defaults(handler=cmd_gradcheck)
 
     bench = commands.add_parser("bench", help="run the benchmarks against PyTorch")
     bench.add_argument(
         "suite", nargs="?", default="all", choices=["all", "engine", "conv", "models"]
     )
-    bench.add_argument("--repeats", type=int, default=10)
+    bench.add_argument("--repeats", type=at_least(1), default=10)
     bench.set_defaults(handler=cmd_bench)
 
     demo = commands.add_parser("demo", help="fit a small network with the engine, gradcheck shown")
-    demo.add_argument("--steps", type=int, default=2000, help="gradient steps (default 2000)")
+    demo.add_argument(
+        "--steps", type=at_least(1), default=2000, help="gradient steps (default 2000)"
+    )
     demo.add_argument("--out", default="demo_fit.png", help="where to save the picture")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=at_least(0), default=0)
     demo.set_defaults(handler=cmd_demo)
     return parser
 
 
 def main(argv=None):
+    """Run the command in argv; its exit code.
+
+    A user error is one line on stderr and exit code 2, never a traceback: argparse checks
+    each option's value (counts >= 1, a usable --device), and the subcommands raise
+    CommandError for the rest, turning the ValueErrors of the checks they call (a model's
+    settings, a sample's labels) into CommandError at the call. A diverged run and a run
+    folder already taken end the same way. Any other exception, training's included, is a
+    bug and keeps its traceback.
+    """
     from scratchgen.train import TrainingDiverged
 
     args = build_parser().parse_args(argv)

@@ -6,9 +6,11 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import scratchgen as sg
-from scratchgen import cli
+from scratchgen import backend, cli
 
 COMMANDS = ["train", "sample", "eval", "info", "gradcheck", "bench", "demo"]
 
@@ -21,6 +23,33 @@ def run(capsys, *argv):
         code = exit_.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def error_of(capsys, *argv):
+    """The one error line of `scratchgen argv...`, which must be a user error (error_line)."""
+    code, _, err = run(capsys, *argv)
+    return error_line(code, err)
+
+
+def error_line(code, err):
+    """The one error line of a user error: exit code 2, no traceback, and stderr that is that
+    line alone (argparse's usage lines above it are fine)."""
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert [line for line in lines if "error:" in line] == [lines[-1]]
+    assert len(lines) == 1 or lines[0].startswith("usage: scratchgen")
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Run folders of a VAE and a conditional GAN trained for two steps of 8 digits."""
+    folder = tmp_path_factory.mktemp("runs")
+    for name in ("vae", "cgan"):
+        argv = ["train", name, "--steps", "2", "--batch-size", "8", "--no-progress"]
+        assert cli.main([*argv, "--out", str(folder / name)]) == 0
+    return {name: str(folder / name) for name in ("vae", "cgan")}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -126,3 +155,147 @@ def test_lr_reaches_both_optimizers_of_a_gan(capsys, tmp_path):
     )
     model = sg.models.load(out)
     assert [o.param_groups[0]["lr"] for o in model.optimizers.values()] == [1e-3, 1e-3]
+
+
+@pytest.mark.parametrize(
+    "argv, option, expected",
+    [
+        (["train", "vae", "--epochs", "0"], "--epochs", "an integer >= 1, got '0'"),
+        (["train", "vae", "--batch-size", "0"], "--batch-size", "an integer >= 1, got '0'"),
+        (["train", "vae", "--steps", "0"], "--steps", "an integer >= 1, got '0'"),
+        (["train", "vae", "--steps", "two"], "--steps", "an integer >= 1, got 'two'"),
+        (["train", "vae", "--seed", "-1"], "--seed", "an integer >= 0, got '-1'"),
+        (["train", "vae", "--device", "tpu"], "--device", "got 'tpu'"),
+        (["sample", "runs/vae", "--n", "0"], "--n", "an integer >= 1, got '0'"),
+        (["bench", "--repeats", "0"], "--repeats", "an integer >= 1, got '0'"),
+        (["demo", "--steps", "0"], "--steps", "an integer >= 1, got '0'"),
+    ],
+)
+def test_a_bad_option_value_is_a_usage_error_naming_the_option(capsys, argv, option, expected):
+    line = error_of(capsys, *argv)
+    assert f"argument {option}: " in line and expected in line
+
+
+def test_cuda_without_cupy_is_a_one_line_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(backend, "cupy", None)
+    for argv in (["train", "vae", "--out", str(tmp_path)], ["eval", str(tmp_path)]):
+        line = error_of(capsys, *argv, "--device", "cuda")
+        assert "argument --device: " in line and "CuPy is not installed" in line
+
+
+@pytest.mark.parametrize(
+    "model, setting, expected",
+    [
+        ("vae", "beta=abc", "expected a number"),
+        ("gan", "beta1=abc", "expected a number"),
+        ("vae", "latent=2.5", "expected an integer"),
+        ("gan", "r1_every=true", "expected an integer"),
+        ("vae", "cosine=1", "expected true or false"),
+        ("vae", "exclude=abc", "expected a JSON value"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_names_it_and_the_type(
+    capsys, tmp_path, model, setting, expected
+):
+    code, _, err = run(capsys, "train", model, "--set", setting, "--out", str(tmp_path))
+    assert f"train: --set {setting}: {expected}" in error_line(code, err)
+    assert not (tmp_path / "config.json").exists()
+
+
+def test_a_settings_value_takes_the_type_of_its_default():
+    config = cli.parse_settings(
+        ["lr=1", "r1_every=4", "loss=lsgan", "ema=0"], cli.setting_defaults("gan")
+    )
+    assert config == {"lr": 1, "r1_every": 4, "loss": "lsgan", "ema": 0.0}
+    assert type(config["ema"]) is float and type(config["r1_every"]) is int
+    vae = cli.parse_settings(["exclude=3", "cosine=false"], cli.setting_defaults("vae"))
+    assert vae == {"exclude": 3, "cosine": False}
+
+
+@given(value=st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(10**6), 10**6))
+def test_a_number_setting_reads_back_what_was_written(value):
+    config = cli.parse_settings([f"beta={value!r}"], cli.setting_defaults("vae"))
+    assert config["beta"] == value and type(config["beta"]) is float
+
+
+@given(value=st.integers(-(10**12), 10**12))
+def test_an_integer_setting_reads_back_what_was_written(value):
+    config = cli.parse_settings([f"latent={value}"], cli.setting_defaults("vae"))
+    assert config["latent"] == value and type(config["latent"]) is int
+
+
+def test_a_setting_without_equals_is_a_one_line_error(capsys):
+    line = error_of(capsys, "train", "vae", "--set", "beta")
+    assert "--set expects KEY=VALUE, got 'beta'" in line
+
+
+def test_python_dash_m_prints_no_traceback_for_a_bad_setting():
+    result = subprocess.run(
+        [sys.executable, "-m", "scratchgen", "train", "vae", "--set", "beta=abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "scratchgen train: error: train: --set beta=abc: expected a number\n"
+
+
+def test_resume_needs_an_existing_run(capsys, tmp_path):
+    nowhere = str(tmp_path / "nowhere")
+    line = error_of(capsys, "train", "vae", "--resume", "--out", nowhere)
+    assert "no run in" in line and "nowhere" in line
+    line = error_of(capsys, "train", "vae", "--resume")
+    assert "--resume needs --out RUN" in line
+
+
+def test_a_run_without_a_checkpoint_is_a_one_line_error(capsys, tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model": "vae", "config": {}}))
+    line = error_of(capsys, "train", "vae", "--resume", "--out", str(tmp_path))
+    assert "nothing to resume" in line and "no checkpoint" in line
+    for command in ("sample", "eval"):
+        line = error_of(capsys, command, str(tmp_path))
+        assert "is not a finished run" in line and "checkpoint.npz" in line
+
+
+def test_train_says_where_its_pictures_are(capsys, tmp_path):
+    out = tmp_path / "vae"
+    argv = ["train", "vae", "--steps", "1", "--batch-size", "8", "--no-progress"]
+    code, stdout, _ = run(capsys, *argv, "--out", str(out))
+    assert code == 0
+    assert f"wrote {out / 'prior_samples.png'}\n" in stdout
+    assert (out / "prior_samples.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", ["x.npz", "x.png", "x"])
+def test_sample_out_names_the_grid_and_the_npz_by_the_stem(capsys, tmp_path, runs, name):
+    code, stdout, _ = run(capsys, "sample", runs["vae"], "--n", "4", "--out", str(tmp_path / name))
+    assert code == 0 and stdout.endswith("x.png and " + str(tmp_path / "x.npz") + "\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["x.npz", "x.png"]
+    assert np.load(tmp_path / "x.npz")["images"].shape == (4, 1, 28, 28)
+
+
+def test_sample_records_the_labels_a_conditional_model_chose(capsys, tmp_path, runs):
+    out = str(tmp_path / "c.png")
+    assert run(capsys, "sample", runs["cgan"], "--n", "12", "--out", out)[0] == 0
+    assert np.load(tmp_path / "c.npz")["labels"].tolist() == [*range(10), 0, 1]
+
+
+@pytest.mark.parametrize("labels", [["3", "12"], ["-1"]])
+def test_sample_labels_out_of_range_are_a_one_line_error(capsys, tmp_path, runs, labels):
+    argv = ["sample", runs["cgan"], "--labels", *labels, "--out", str(tmp_path / "c.png")]
+    line = error_of(capsys, *argv)
+    assert f"sample: --labels {' '.join(labels)}: expected labels in 0..9" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_labels_for_an_unconditional_model_are_a_one_line_error(capsys, tmp_path, runs):
+    argv = ["sample", runs["vae"], "--labels", "3", "--out", str(tmp_path / "v.png")]
+    line = error_of(capsys, *argv)
+    assert "--labels: model 'vae' is not conditional" in line
+
+
+@pytest.mark.parametrize("command", ["sample", "demo"])
+def test_out_in_a_missing_folder_is_a_one_line_error(capsys, tmp_path, runs, command):
+    out = str(tmp_path / "nowhere" / "x.png")
+    argv = ["sample", runs["vae"]] if command == "sample" else ["demo"]
+    line = error_of(capsys, *argv, "--out", out)
+    assert f"{command}: --out {out}: no folder" in line
