@@ -528,14 +528,25 @@ def test_transformer_encoder_layer_matches_torch(options, padding, dtype, device
 F_NAMES = """relu leaky_relu sigmoid tanh softplus gelu softmax log_softmax normalize linear conv2d
 conv_transpose2d max_pool2d avg_pool2d adaptive_avg_pool2d pad batch_norm instance_norm
 layer_norm dropout embedding scaled_dot_product_attention mse_loss l1_loss binary_cross_entropy
-binary_cross_entropy_with_logits cross_entropy""".split()
+binary_cross_entropy_with_logits cross_entropy nll_loss elu silu
+interpolate group_norm dropout2d pixel_shuffle pixel_unshuffle""".split()
 
 
 def test_functional_reexports_the_ops_under_torchs_names():
     import scratchgen.nn.functional as F
-    from scratchgen.ops import activation, attention, conv, functional_extra, loss, norm, pad, pool
+    from scratchgen.ops import (
+        activation,
+        attention,
+        conv,
+        functional_extra,
+        loss,
+        norm,
+        pad,
+        pool,
+        resample,
+    )
 
-    homes = [activation, attention, conv, functional_extra, loss, norm, pad, pool]
+    homes = [activation, attention, conv, functional_extra, loss, norm, pad, pool, resample]
     for name in F_NAMES:
         assert hasattr(torch.nn.functional, name), name
         function = getattr(F, name)

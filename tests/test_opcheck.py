@@ -45,9 +45,9 @@ def test_case_names_are_unique_words():
     assert all(name.isidentifier() for name in NAMES)  # usable as `--op NAME`
 
 
-@pytest.mark.parametrize("name", sorted(set(F.__all__) - {"dropout"}))
+@pytest.mark.parametrize("name", sorted(set(F.__all__) - {"dropout", "dropout2d"}))
 def test_every_functional_has_a_case(name):
-    """dropout is random: central differences cannot check it."""
+    """dropout and dropout2d are random: central differences cannot check them."""
     assert name in NAMES
 
 

@@ -1,4 +1,4 @@
-"""Normalisation layers: BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm.
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm.
 
 Each standardises its input, y = (x - mean) / sqrt(var + eps) * weight + bias, over
 different axes (see ``scratchgen.ops.norm``). Parameters start at weight = 1, bias = 0.
@@ -186,4 +186,44 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Group normalisation: the num_channels channels in num_groups groups, each sample's
+    group standardised over its channels and positions (see ``F.group_norm``).
+
+    weight (ones) and bias (zeros, unless bias=False) have shape (num_channels,) (when
+    affine). Input (N, C, *) with C = num_channels; no running statistics, so training
+    and evaluation compute the same thing.
+    """
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = affine
+        self.register_parameter("weight", Parameter(ones(num_channels)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_channels)) if affine and bias else None)
+
+    def reset_parameters(self):
+        """weight = 1, bias = 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
         )

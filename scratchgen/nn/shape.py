@@ -1,7 +1,8 @@
-"""Reshaping layers: Flatten and Unflatten."""
+"""Reshaping layers: Flatten, Unflatten, PixelShuffle and PixelUnshuffle."""
 
 import math
 
+from scratchgen.nn import functional as F
 from scratchgen.nn.module import Module
 
 
@@ -51,3 +52,32 @@ class Unflatten(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class PixelShuffle(Module):
+    """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor (see ``F.pixel_shuffle``):
+    sub-pixel convolution's upsampling, channels moved into space."""
+
+    def __init__(self, upscale_factor):
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, x):
+        return F.pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), r = downscale_factor: PixelShuffle undone."""
+
+    def __init__(self, downscale_factor):
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"

@@ -1,4 +1,5 @@
-"""Multi-head attention and the Transformer encoder layer, with torch's layouts.
+"""Multi-head attention, the Transformer encoder layer and the encoder (a stack of
+layers), with torch's layouts.
 
 MultiheadAttention(E, H): the queries, keys and values are projected by one packed
 weight in_proj_weight (3E, E) = [W_q; W_k; W_v] and bias in_proj_bias (3E,), split
@@ -11,12 +12,14 @@ Initialisation as torch: in_proj_weight xavier_uniform_, in_proj_bias and out_pr
 zero, out_proj.weight Linear's default.
 """
 
+import copy
 import math
 
 from scratchgen import backend
 from scratchgen.creation import empty
 from scratchgen.nn import functional as F
 from scratchgen.nn import init
+from scratchgen.nn.containers import ModuleList
 from scratchgen.nn.dropout import Dropout
 from scratchgen.nn.linear import Linear
 from scratchgen.nn.module import Module
@@ -208,6 +211,43 @@ class TransformerEncoderLayer(Module):
     def _feed_forward(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
         return self.dropout2(x)
+
+
+class TransformerEncoder(Module):
+    """num_layers deep copies of encoder_layer applied in turn, then norm (if given):
+
+        x = layers[num_layers - 1](... layers[0](src)),   y = norm(x)
+
+    The copies start from the same weights and train apart; state-dict keys are torch's
+    ("layers.0.self_attn.in_proj_weight", ..., "norm.weight"). enable_nested_tensor and
+    mask_check choose torch's nested-tensor fast path; they are kept for compatibility
+    (scratchgen has no such path: padded positions are computed like the others).
+    """
+
+    def __init__(
+        self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True
+    ):
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers = num_layers
+        self.norm = norm
+        self.enable_nested_tensor = enable_nested_tensor
+        self.mask_check = mask_check
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        """src (S, N, E), or (N, S, E) with batch_first; mask (the layers' src_mask) and
+        src_key_padding_mask as in MultiheadAttention. is_causal=True is torch's hint that
+        mask is the causal mask: the mask itself does the masking, so it must be given.
+        """
+        if is_causal and mask is None:
+            raise RuntimeError(
+                "TransformerEncoder: is_causal=True is a hint that mask is the causal mask; "
+                "expected a mask, got None"
+            )
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask)
+        return x if self.norm is None else self.norm(x)
 
 
 def _activation(activation):

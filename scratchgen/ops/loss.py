@@ -9,10 +9,12 @@ binary_cross_entropy_with_logits:
                            l_i = w_i ((1 - y_i) x_i + (1 + (p - 1) y_i) softplus(-x_i)),
                            p the pos_weight (1 when None)
 cross_entropy:             l_n = -w_(y_n) log softmax(x_n)_(y_n)  (label smoothing below)
+nll_loss:                  l_n = -w_(y_n) x_(n, y_n),  x_n log-probabilities (log_softmax)
 
 and then reduction="none" keeps l, "sum" gives sum_i l_i, and "mean" divides that sum by the
 number of elements, as torch does, except for mse_loss and l1_loss with a weight (divided by
-sum_i w_i) and cross_entropy (divided by the sum of the kept targets' class weights).
+sum_i w_i) and cross_entropy and nll_loss (divided by the sum of the kept targets' class
+weights).
 
 The losses on logits (binary_cross_entropy_with_logits, cross_entropy) are single fused
 Functions: the forward uses the log-sum-exp / softplus forms, finite for logits of any
@@ -255,6 +257,18 @@ def binary_cross_entropy_with_logits(
 # ----------------------------------------------------------------------------------
 
 
+def _target_weights(x, target, class_weight, ignore_index, label_smoothing=0.0):
+    """q_(n, c) = w_c ((1 - e) [c = t_n] + e / C), and 0 where t_n = ignore_index, on raw
+    arrays: x (N, C, d...), target (N, d...), class_weight (C,); the result has x's shape."""
+    xp = backend.get_array_module(x)
+    classes = x.shape[1]
+    class_axis = (1, classes) + (1,) * (x.ndim - 2)  # broadcasts along the class axis
+    weight = class_weight.astype(x.dtype, copy=False).reshape(class_axis)
+    one_hot = (xp.arange(classes).reshape(class_axis) == target[:, None]).astype(x.dtype)
+    kept = (target != ignore_index)[:, None]
+    return weight * ((1 - label_smoothing) * one_hot + label_smoothing / classes) * kept
+
+
 class CrossEntropy(Function):
     """Per-sample cross-entropy of logits x (N, C, d...) against class indices t (N, d...),
     class weights w (C,) and label smoothing e (torch's definition):
@@ -278,14 +292,9 @@ class CrossEntropy(Function):
         self.label_smoothing = label_smoothing
 
     def forward(self, x):
-        xp = backend.get_array_module(x)
-        classes = x.shape[1]
-        class_axis = (1, classes) + (1,) * (x.ndim - 2)  # broadcasts along the class axis
-        weight = self.class_weight.astype(x.dtype, copy=False).reshape(class_axis)
-        one_hot = (xp.arange(classes).reshape(class_axis) == self.target[:, None]).astype(x.dtype)
-        kept = (self.target != self.ignore_index)[:, None]
-        smoothing = self.label_smoothing
-        self.target_weights = weight * ((1 - smoothing) * one_hot + smoothing / classes) * kept
+        self.target_weights = _target_weights(
+            x, self.target, self.class_weight, self.ignore_index, self.label_smoothing
+        )
         self.scale = self.target_weights.sum(axis=1, keepdims=True)  # a_n
         return -(self.target_weights * _log_softmax_raw(x, 1)).sum(axis=1)
 
@@ -295,12 +304,13 @@ class CrossEntropy(Function):
         return per_class * unsqueeze(gl, 1)
 
 
-def _check_cross_entropy(input, target, weight, ignore_index, label_smoothing):
-    op_name = "cross_entropy"
-    _check_floating(input, "input (logits)", op_name)
+def _check_class_targets(input, target, weight, ignore_index, what, op_name):
+    """input (N, C, d...) of `what` (logits, log-probabilities), integer target (N, d...)
+    in [0, C) or ignore_index, and an optional class weight (C,)."""
+    _check_floating(input, f"input ({what})", op_name)
     if input.ndim < 2:
         raise ValueError(
-            f"{op_name}: expected logits of shape (N, C) or (N, C, d...), got {input.shape}"
+            f"{op_name}: expected {what} of shape (N, C) or (N, C, d...), got {input.shape}"
         )
     if target.dtype.kind not in "iu":
         raise TypeError(
@@ -310,7 +320,7 @@ def _check_cross_entropy(input, target, weight, ignore_index, label_smoothing):
     expected = (input.shape[0],) + input.shape[2:]
     if target.shape != expected:
         raise ValueError(
-            f"{op_name}: expected a target of shape {expected} for logits of shape "
+            f"{op_name}: expected a target of shape {expected} for {what} of shape "
             f"{input.shape}, got {target.shape}"
         )
     classes = input.shape[1]
@@ -321,8 +331,6 @@ def _check_cross_entropy(input, target, weight, ignore_index, label_smoothing):
                 f"{op_name}: expected a weight of shape ({classes},), one per class, "
                 f"got {weight.shape}"
             )
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op_name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     t = target.data
     bad = (t != ignore_index) & ((t < 0) | (t >= classes))
     if bad.any():
@@ -330,6 +338,35 @@ def _check_cross_entropy(input, target, weight, ignore_index, label_smoothing):
             f"{op_name}: target class indices must be in [0, {classes - 1}] (or ignore_index "
             f"{ignore_index}), got {int(t[bad].reshape(-1)[0])}"
         )
+
+
+def _one_sample(loss_fn, input, target, reduction, what, op_name, **options):
+    """loss_fn of one sample (C,) with a 0-d target: a batch of one, squeezed back."""
+    if target.ndim != 0:
+        raise ValueError(
+            f"{op_name}: expected a 0-d target for {what} of shape {input.shape}, "
+            f"got {target.shape}"
+        )
+    losses = loss_fn(unsqueeze(input, 0), reshape(target, (1,)), reduction=reduction, **options)
+    return reshape(losses, ()) if reduction == "none" else losses
+
+
+def _class_weight(input, weight):
+    """The raw class weights: weight's array, or ones (C,) in the input's dtype."""
+    if weight is not None:
+        return weight.data
+    return backend.get_array_module(input.data).ones(input.shape[1], dtype=input.dtype)
+
+
+def _reduce_kept(losses, reduction, target, class_weight, ignore_index):
+    """none and sum as _reduce; mean: the sum over the sum of the kept targets' class
+    weights (their count without weight), as torch does (NaN when every target is ignored)."""
+    if reduction != "mean":
+        return _reduce(losses, reduction)
+    xp = backend.get_array_module(target)
+    kept = target != ignore_index
+    kept_weight = (class_weight[xp.where(kept, target, 0)] * kept).sum()
+    return losses.sum() / Tensor(xp.asarray(kept_weight, dtype=losses.dtype))
 
 
 def cross_entropy(
@@ -341,31 +378,78 @@ def cross_entropy(
     of the kept targets' class weights (their count without weight), as torch does.
     """
     _check_reduction(reduction, "cross_entropy")
-    if input.ndim == 1:  # one sample: a batch of one, squeezed back afterwards
-        if target.ndim != 0:
-            raise ValueError(
-                f"cross_entropy: expected a 0-d target for logits of shape {input.shape}, "
-                f"got {target.shape}"
-            )
-        losses = cross_entropy(
-            unsqueeze(input, 0),
-            reshape(target, (1,)),
-            weight,
+    if input.ndim == 1:
+        return _one_sample(
+            cross_entropy,
+            input,
+            target,
+            reduction,
+            "logits",
+            "cross_entropy",
+            weight=weight,
             ignore_index=ignore_index,
-            reduction=reduction,
             label_smoothing=label_smoothing,
         )
-        return reshape(losses, ()) if reduction == "none" else losses
-    _check_cross_entropy(input, target, weight, ignore_index, label_smoothing)
-    xp = backend.get_array_module(input.data)
-    if weight is None:
-        class_weight = xp.ones(input.shape[1], dtype=input.dtype)
-    else:
-        class_weight = weight.data
+    _check_class_targets(input, target, weight, ignore_index, "logits", "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    class_weight = _class_weight(input, weight)
     function = CrossEntropy(target.data, class_weight, ignore_index, float(label_smoothing))
-    losses = function(input)
-    if reduction != "mean":
-        return _reduce(losses, reduction)
-    kept = target.data != ignore_index
-    kept_weight = (class_weight[xp.where(kept, target.data, 0)] * kept).sum()
-    return losses.sum() / Tensor(xp.asarray(kept_weight, dtype=input.dtype))
+    return _reduce_kept(function(input), reduction, target.data, class_weight, ignore_index)
+
+
+# ----------------------------------------------------------------------------------
+# negative log-likelihood of log-probabilities
+# ----------------------------------------------------------------------------------
+
+
+class NLLLoss(Function):
+    """Per-sample negative log-likelihood of log-probabilities x (N, C, d...) against class
+    indices t (N, d...) with class weights w (C,):
+
+        l_n = -w_(t_n) x_(n, t_n),  and l_n = 0 where t_n = ignore_index.
+
+    With q_(n, c) = w_c [c = t_n] (0 for an ignored target), l_n = -sum_c q_(n, c) x_(n, c),
+    linear in x:
+
+        dl_n/dx_(n, c) = -q_(n, c)
+
+    so the backward is the upstream gradient times a constant (its own derivative is 0).
+    Weights and targets are constants, as in torch.
+    """
+
+    def __init__(self, target, class_weight, ignore_index):
+        self.target = target
+        self.class_weight = class_weight
+        self.ignore_index = ignore_index
+
+    def forward(self, x):
+        self.target_weights = _target_weights(x, self.target, self.class_weight, self.ignore_index)
+        return -(self.target_weights * x).sum(axis=1)
+
+    def backward(self, gl):
+        return unsqueeze(gl, 1) * Tensor(-self.target_weights)
+
+
+def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C) or (N, C, d...) (or one sample
+    (C,)) against class indices (N,) or (N, d...): -x_target, optionally weighted per class;
+    nll_loss(log_softmax(x, 1), t) equals cross_entropy(x, t). Targets equal to ignore_index
+    add nothing; "mean" divides by the sum of the kept targets' class weights, as torch does.
+    """
+    _check_reduction(reduction, "nll_loss")
+    if input.ndim == 1:
+        return _one_sample(
+            nll_loss,
+            input,
+            target,
+            reduction,
+            "log-probabilities",
+            "nll_loss",
+            weight=weight,
+            ignore_index=ignore_index,
+        )
+    _check_class_targets(input, target, weight, ignore_index, "log-probabilities", "nll_loss")
+    class_weight = _class_weight(input, weight)
+    function = NLLLoss(target.data, class_weight, ignore_index)
+    return _reduce_kept(function(input), reduction, target.data, class_weight, ignore_index)

@@ -1,6 +1,6 @@
-"""Normalisation: batch_norm, instance_norm, layer_norm.
+"""Normalisation: batch_norm, instance_norm, layer_norm, group_norm.
 
-All three standardise x over a set of axes and apply an affine map:
+All four standardise x over a set of axes and apply an affine map:
 
     mean = E[x],  var = E[(x - mean)^2]            (over the normalised axes; biased)
     s = 1 / sqrt(var + eps),  xhat = (x - mean) * s,  y = xhat * w + b
@@ -10,6 +10,8 @@ and differ only in the axes (and in who owns the statistics):
     batch_norm      (N, C, *)  axes: all but C       w, b per channel
     instance_norm   (N, C, *)  axes: the spatial ones w, b per channel
     layer_norm      (..., *S)  axes: the last len(S)  w, b of shape S
+    group_norm      (N, C, *)  axes: C/G channels     w, b per channel
+                               and the spatial ones (x viewed as (N, G, C/G * ...))
 
 so one fused Function, ``Normalize``, does the work for all of them.
 
@@ -22,6 +24,8 @@ P removes from u the parts that moving the mean and the variance would undo. Wit
 fixed statistics (batch_norm in evaluation, instance_norm on running statistics) the
 mean and variance do not depend on x, and P is the identity: dL/dx = s * h.
 """
+
+import math
 
 from scratchgen import backend
 from scratchgen.ops.reduce import _count, mean
@@ -338,3 +342,41 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     axes = tuple(range(input.ndim - k, input.ndim))
     param_shape = (1,) * (input.ndim - k) + normalized_shape
     return _apply(Normalize(axes, eps), input, param_shape, weight, bias)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalisation of input (N, C, *): the C channels in num_groups groups of
+    C / G consecutive channels, each (sample, group) standardised over its channels and
+    positions, then an affine map per channel:
+
+        xhat = Normalize(x viewed as (N, G, C/G * ...)) over its last axis, viewed back
+        y = xhat * weight[c] + bias[c]
+
+    Gradients: Normalize's (module docstring) through the views; for the affine map
+    dL/dxhat = g w, dL/dw = sum of g xhat and dL/db = sum of g over all but the channels.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected input of shape (N, C, *), got shape {input.shape}")
+    if not backend.is_floating(input.dtype):
+        raise TypeError(f"group_norm: expected a floating-point input, got dtype {input.dtype}")
+    batch, channels = input.shape[:2]
+    if not isinstance(num_groups, int) or num_groups < 1 or channels % num_groups:
+        raise ValueError(
+            f"group_norm: expected the number of channels input.shape[1] = {channels} to be "
+            f"divisible by num_groups, got num_groups={num_groups!r} (input shape {input.shape})"
+        )
+    for name, t in [("weight", weight), ("bias", bias)]:
+        if t is not None and t.shape != (channels,):
+            raise ValueError(
+                f"group_norm: expected {name} of shape ({channels},) (input.shape[1]), "
+                f"got {t.shape}"
+            )
+    group_size = channels // num_groups * math.prod(input.shape[2:])
+    grouped = reshape(input, (batch, num_groups, group_size))
+    y = reshape(Normalize((2,), eps)(grouped), input.shape)
+    param_shape = (1, channels) + (1,) * (input.ndim - 2)
+    if weight is not None:
+        y = y * reshape(weight, param_shape)
+    if bias is not None:
+        y = y + reshape(bias, param_shape)
+    return y
