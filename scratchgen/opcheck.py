@@ -132,6 +132,15 @@ CASES = [
         "minimum", ops.minimum, lambda rng: [distinct(rng, 3, 4), distinct(rng, 3, 4, offset=0.05)]
     ),
     Case("where", ops.where, lambda rng: [mask(rng, 3, 4), normal(rng, 3, 4), normal(rng, 4)]),
+    Case("sin", ops.sin, lambda rng: [normal(rng, 3, 4)]),
+    Case("cos", ops.cos, lambda rng: [normal(rng, 3, 4)]),
+    Case("log1p", ops.log1p, lambda rng: [positive(rng, 3, 4)]),
+    Case("expm1", ops.expm1, lambda rng: [normal(rng, 3, 4)]),
+    Case("square", ops.square, lambda rng: [normal(rng, 3, 4)]),
+    Case("rsqrt", ops.rsqrt, lambda rng: [positive(rng, 3, 4)]),
+    Case(
+        "masked_fill", ops.masked_fill, lambda rng: [normal(rng, 3, 4), mask(rng, 4), normal(rng)]
+    ),
     # reductions
     Case("sum", lambda x: ops.sum(x, 1), lambda rng: [normal(rng, 2, 3, 4)]),
     Case("mean", lambda x: ops.mean(x, (0, 2), keepdim=True), lambda rng: [normal(rng, 2, 3, 4)]),
@@ -141,6 +150,10 @@ CASES = [
     Case("amin", lambda x: ops.amin(x, (0, 2)), lambda rng: [distinct(rng, 2, 3, 4)]),
     Case("max_dim", lambda x: ops.max(x, 1).values, lambda rng: [distinct(rng, 2, 3, 4)]),
     Case("min_dim", lambda x: ops.min(x, -1).values, lambda rng: [distinct(rng, 2, 3, 4)]),
+    Case("logsumexp", lambda x: ops.logsumexp(x, (0, 2)), lambda rng: [normal(rng, 2, 3, 4)]),
+    Case("cumsum", lambda x: ops.cumsum(x, 1), lambda rng: [normal(rng, 2, 3, 4)]),
+    Case("norm", lambda x: ops.reduce.norm(x, dim=1), lambda rng: [normal(rng, 2, 3, 4)]),
+    Case("norm_p3", lambda x: ops.reduce.norm(x, 3), lambda rng: [away_from_zero(rng, 2, 3)]),
     # shape
     Case("reshape", lambda x: ops.reshape(x, (4, 6)), lambda rng: [normal(rng, 2, 3, 4)]),
     Case("permute", lambda x: ops.permute(x, (2, 0, 1)), lambda rng: [normal(rng, 2, 3, 4)]),
@@ -161,8 +174,31 @@ CASES = [
         lambda a, b: ops.stack([a, b], 1),
         lambda rng: [normal(rng, 2, 3), normal(rng, 2, 3)],
     ),
+    Case("clone", ops.clone, lambda rng: [normal(rng, 3, 4)]),
+    Case("t", ops.t, lambda rng: [normal(rng, 3, 4)]),
+    Case("repeat", lambda x: ops.repeat(x, (2, 1, 3)), lambda rng: [normal(rng, 3, 2)]),
+    Case("split", lambda x: ops.split(x, [1, 3], 1), lambda rng: [normal(rng, 2, 4)]),
+    Case("chunk", lambda x: ops.chunk(x, 3, -1), lambda rng: [normal(rng, 2, 5)]),
+    Case("narrow", lambda x: ops.narrow(x, 1, 1, 2), lambda rng: [normal(rng, 3, 4)]),
+    Case("flip", lambda x: ops.flip(x, (0, 2)), lambda rng: [normal(rng, 2, 3, 4)]),
+    Case(
+        "gather",
+        lambda x, index: ops.gather(x, 1, index),
+        lambda rng: [normal(rng, 3, 4), labels(rng, 4, 3, 5)],
+    ),
+    Case("tril", lambda x: ops.tril(x, 1), lambda rng: [normal(rng, 2, 3, 4)]),
+    Case("triu", lambda x: ops.triu(x, -1), lambda rng: [normal(rng, 2, 3, 4)]),
     # linear algebra
     Case("matmul", ops.matmul, lambda rng: [normal(rng, 2, 3, 4), normal(rng, 4, 2)]),
+    Case("mm", ops.mm, lambda rng: [normal(rng, 3, 4), normal(rng, 4, 2)]),
+    Case("bmm", ops.bmm, lambda rng: [normal(rng, 2, 3, 4), normal(rng, 2, 4, 2)]),
+    Case("outer", ops.outer, lambda rng: [normal(rng, 3), normal(rng, 4)]),
+    Case(
+        "einsum",
+        lambda a, b: ops.einsum("bij,bjk->bik", a, b),
+        lambda rng: [normal(rng, 2, 3, 4), normal(rng, 2, 4, 2)],
+    ),
+    Case("einsum_diagonal", lambda x: ops.einsum("iij->ij", x), lambda rng: [normal(rng, 3, 3, 2)]),
     Case("linear", F.linear, lambda rng: [normal(rng, 3, 4), normal(rng, 2, 4), normal(rng, 2)]),
     # convolution, pooling, padding
     Case(
@@ -200,6 +236,26 @@ CASES = [
         lambda x: F.pad(x, (1, 2, 2, 1), mode="reflect"),
         lambda rng: [normal(rng, 1, 2, 4, 4)],
     ),
+    # resampling
+    Case(
+        "interpolate",
+        lambda x: F.interpolate(x, size=(5, 7), mode="bilinear"),
+        lambda rng: [normal(rng, 1, 2, 3, 4)],
+    ),
+    Case(
+        "interpolate_align_corners",
+        lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear", align_corners=True),
+        lambda rng: [normal(rng, 1, 2, 3, 4)],
+    ),
+    Case(
+        "interpolate_nearest",
+        lambda x: F.interpolate(x, size=(5, 3)),
+        lambda rng: [normal(rng, 1, 2, 3, 4)],
+    ),
+    Case("pixel_shuffle", lambda x: F.pixel_shuffle(x, 2), lambda rng: [normal(rng, 1, 8, 2, 3)]),
+    Case(
+        "pixel_unshuffle", lambda x: F.pixel_unshuffle(x, 2), lambda rng: [normal(rng, 1, 2, 4, 6)]
+    ),
     # activations
     Case("relu", F.relu, lambda rng: [away_from_zero(rng, 3, 4)]),
     Case("leaky_relu", lambda x: F.leaky_relu(x, 0.2), lambda rng: [away_from_zero(rng, 3, 4)]),
@@ -208,6 +264,8 @@ CASES = [
     Case("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), lambda rng: [normal(rng, 3, 4)]),
     Case("softmax", lambda x: F.softmax(x, 1), lambda rng: [normal(rng, 3, 4)]),
     Case("log_softmax", lambda x: F.log_softmax(x, -1), lambda rng: [normal(rng, 3, 4)]),
+    Case("elu", lambda x: F.elu(x, 0.5), lambda rng: [away_from_zero(rng, 3, 4)]),
+    Case("silu", F.silu, lambda rng: [normal(rng, 3, 4)]),
     Case("normalize", lambda x: F.normalize(x, dim=1), lambda rng: [normal(rng, 3, 4)]),
     # normalisation layers
     Case(
@@ -224,6 +282,11 @@ CASES = [
         "layer_norm",
         lambda x, w, b: F.layer_norm(x, (2, 4), w, b),
         lambda rng: [normal(rng, 3, 2, 4), normal(rng, 2, 4), normal(rng, 2, 4)],
+    ),
+    Case(
+        "group_norm",
+        lambda x, w, b: F.group_norm(x, 2, w, b),
+        lambda rng: [normal(rng, 2, 4, 2, 3), normal(rng, 4), normal(rng, 4)],
     ),
     # embedding and attention
     Case("embedding", F.embedding, lambda rng: [labels(rng, 5, 2, 3), normal(rng, 5, 3)]),
@@ -261,6 +324,7 @@ CASES = [
         lambda x, t, w: F.cross_entropy(x, t, w, label_smoothing=0.1),
         lambda rng: [normal(rng, 4, 5), labels(rng, 5, 4), positive(rng, 5).detach()],
     ),
+    Case("nll_loss", F.nll_loss, lambda rng: [normal(rng, 4, 5), labels(rng, 5, 4)]),
     # the generative losses (scratchgen.losses)
     Case("gaussian_kl", losses.gaussian_kl, lambda rng: [normal(rng, 4, 3), normal(rng, 4, 3)]),
     Case(

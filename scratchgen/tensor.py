@@ -52,16 +52,30 @@ class set_grad_enabled(contextlib.ContextDecorator):
 
 
 class no_grad(set_grad_enabled):
-    """``with sg.no_grad():`` — ops inside record no graph (evaluation, updates)."""
+    """``with sg.no_grad():`` — ops inside record no graph (evaluation, updates).
 
-    def __init__(self):
+    Also a decorator, with or without parentheses: ``@sg.no_grad()`` or ``@sg.no_grad``.
+    """
+
+    def __new__(cls, function=None):
+        if function is None:
+            return super().__new__(cls)
+        return cls()(function)  # bare @no_grad: the decorated function
+
+    def __init__(self, function=None):
         super().__init__(False)
 
 
 class enable_grad(set_grad_enabled):
-    """``with sg.enable_grad():`` — record the graph even inside ``no_grad``."""
+    """``with sg.enable_grad():`` — record the graph even inside ``no_grad`` (also a
+    decorator, with or without parentheses)."""
 
-    def __init__(self):
+    def __new__(cls, function=None):
+        if function is None:
+            return super().__new__(cls)
+        return cls()(function)
+
+    def __init__(self, function=None):
         super().__init__(True)
 
 
@@ -81,7 +95,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "retains_grad")
-    __slots__ += ("__weakref__",)
+    __slots__ += ("_version", "__weakref__")
     # Let NumPy hand `ndarray * tensor` back to Tensor.__rmul__ instead of looping.
     __array_ufunc__ = None
 
@@ -94,6 +108,7 @@ class Tensor:
         self.generation = 0
         self.retains_grad = False
         self.requires_grad = False
+        self._version = 0  # bumped by every in-place op (see _in_place)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -194,6 +209,82 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
+    # -- in-place ops (torch's autograd rules: see in_place) ------------------------
+    def add_(self, other, alpha=1):
+        """self <- self + alpha * other, in place."""
+        return in_place(
+            self, "add_", lambda old: old + _scaled(_same(other, self, old), alpha), other
+        )
+
+    def sub_(self, other, alpha=1):
+        """self <- self - alpha * other, in place."""
+        return in_place(
+            self, "sub_", lambda old: old - _scaled(_same(other, self, old), alpha), other
+        )
+
+    def mul_(self, other):
+        """self <- self * other, in place."""
+        return in_place(self, "mul_", lambda old: old * _same(other, self, old), other)
+
+    def div_(self, other):
+        """self <- self / other, in place."""
+        return in_place(self, "div_", lambda old: old / _same(other, self, old), other)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def clamp_(self, min=None, max=None):
+        """self <- clamp(self, min, max), in place."""
+        return in_place(self, "clamp_", lambda old: ops.clamp(old, min, max))
+
+    def relu_(self):
+        """self <- max(self, 0), in place (ReLU(inplace=True))."""
+        return in_place(self, "relu_", lambda old: ops.relu(old))
+
+    def fill_(self, value):
+        """Every element <- value (a number or a one-element tensor), in place."""
+        if isinstance(value, Tensor):
+            value = value.item()
+        return in_place(self, "fill_", lambda old: ops.inplace.filled(old, value))
+
+    def zero_(self):
+        """Every element <- 0, in place."""
+        return self.fill_(0)
+
+    def copy_(self, src):
+        """self <- src (broadcast to self's shape, cast to its dtype), in place."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"copy_: expected a Tensor source, got {type(src).__name__}")
+        return in_place(self, "copy_", lambda old: ops.inplace.copied(old, src), src)
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Every element <- a draw from N(mean, std^2), in place (the device's generator)."""
+        values = ops.inplace.normal_values(self, mean, std)
+        return in_place(self, "normal_", lambda old: ops.inplace.filled(old, values))
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Every element <- a draw from U[a, b), in place."""
+        values = ops.inplace.uniform_values(self, a, b)
+        return in_place(self, "uniform_", lambda old: ops.inplace.filled(old, values))
+
+    def __setitem__(self, index, value):
+        """self[index] = value (a number or a Tensor broadcast to the indexed shape)."""
+        in_place(
+            self,
+            "__setitem__",
+            lambda old: ops.inplace.setitem(old, index, _same(value, self, old)),
+            value,
+        )
+
     # -- conversion ------------------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (a host copy for a CUDA tensor)."""
@@ -201,6 +292,12 @@ class Tensor:
 
     def tolist(self):
         return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
@@ -238,6 +335,25 @@ class Tensor:
         return self.to(dtype=dtype)
 
     # -- arithmetic ------------------------------------------------------------------
+    # torch's named forms of the operators (alpha scales other, as torch.add)
+    def add(self, other, alpha=1):
+        return ops.add(self, _scaled(other, alpha))
+
+    def sub(self, other, alpha=1):
+        return ops.sub(self, _scaled(other, alpha))
+
+    def mul(self, other):
+        return ops.mul(self, other)
+
+    def div(self, other):
+        return ops.div(self, other)
+
+    def neg(self):
+        return ops.neg(self)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
     def __add__(self, other):
         return ops.add(self, other)
 
@@ -416,6 +532,119 @@ class Tensor:
     def contiguous(self):
         return self
 
+    # -- torch's other methods (issue 18) ----------------------------------------------
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    def clone(self):
+        return ops.clone(self)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return ops.new_zeros(self, _shape_args(size), dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ops.new_ones(self, _shape_args(size), dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return ops.new_full(self, size, fill_value, dtype, device, requires_grad)
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return ops.new_tensor(self, data, dtype, device, requires_grad)
+
+    def view_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return ops.reshape(self, other.shape)
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, _shape_args(sizes))
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
+
+    def split(self, split_size, dim=0):
+        return ops.split(self, split_size, dim)
+
+    def narrow(self, dim, start, length):
+        return ops.narrow(self, dim, start, length)
+
+    def t(self):
+        return ops.t(self)
+
+    def flip(self, *dims):
+        return ops.flip(self, _shape_args(dims))
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def tril(self, diagonal=0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return ops.triu(self, diagonal)
+
+    def masked_fill(self, mask, value):
+        return ops.masked_fill(self, mask, value)
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def log1p(self):
+        return ops.log1p(self)
+
+    def expm1(self):
+        return ops.expm1(self)
+
+    def square(self):
+        return ops.square(self)
+
+    def rsqrt(self):
+        return ops.rsqrt(self)
+
+    def eq(self, other):
+        return ops.eq(self, other)
+
+    def ne(self, other):
+        return ops.ne(self, other)
+
+    def lt(self, other):
+        return ops.lt(self, other)
+
+    def le(self, other):
+        return ops.le(self, other)
+
+    def gt(self, other):
+        return ops.gt(self, other)
+
+    def ge(self, other):
+        return ops.ge(self, other)
+
+    def mm(self, mat2):
+        return ops.mm(self, mat2)
+
+    def bmm(self, mat2):
+        return ops.bmm(self, mat2)
+
+    def outer(self, vec2):
+        return ops.outer(self, vec2)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.logsumexp(self, dim, keepdim)
+
+    def cumsum(self, dim, dtype=None):
+        return ops.cumsum(self, dim, dtype)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return ops.reduce.norm(self, p, dim, keepdim, dtype)  # ops.norm: the layers' module
+
 
 def _raw(value):
     return value.data if isinstance(value, Tensor) else value
@@ -429,7 +658,88 @@ def _shape_args(args):
 
 
 def _is_device_name(value):
-    return isinstance(value, str) and value.lower() in ("cpu", "cuda", "gpu", "cuda:0")
+    """Whether x.to(value) means a device (a name such as "cuda:0", or sg.device(...))."""
+    return backend.is_device(value)
+
+
+# ----------------------------------------------------------------------------------
+# In-place ops
+# ----------------------------------------------------------------------------------
+
+
+def _same(operand, tensor, old):
+    """The operand of an in-place op on ``tensor``, with tensor itself replaced by ``old``
+    (its value before the op), so that x.add_(x) reads the old x, not a loop in the graph."""
+    return old if operand is tensor else operand
+
+
+def _scaled(other, alpha):
+    return other if alpha == 1 else other * alpha
+
+
+def in_place(tensor, name, compute, *operands):
+    """Write compute(old) into ``tensor``'s array; returns ``tensor`` (torch's rules).
+
+    - A leaf that requires grad can be changed only under ``no_grad`` (an optimiser's
+      update); otherwise a RuntimeError, as torch.
+    - Without a graph to record (no_grad, or nothing requires grad): the new value is
+      computed from ``tensor`` itself and written into its array.
+    - With a graph: ``old``, a copy holding the value before the op, takes over the
+      tensor's place in the graph (its creator's output), the new value is computed from
+      old with graph, and ``tensor`` becomes that result: its creator is the op's node.
+    Either way the tensor's version goes up by one. An op that used the tensor earlier
+    recorded the version it saw, and backward refuses to run it on a changed tensor
+    (_check_versions): its gradient would be computed from the wrong value, or routed
+    through the in-place op. An op whose backward reads its own output, changed here
+    without a graph, refuses too (Function.output).
+    """
+    graph = _grad_enabled and any(
+        t.requires_grad for t in (tensor, *operands) if isinstance(t, Tensor)
+    )
+    if graph and tensor.requires_grad and tensor.creator is None:
+        raise RuntimeError(
+            f"{name}: a leaf tensor that requires grad cannot be changed in place while the "
+            "graph is recorded; update it under `with sg.no_grad():` or use an out-of-place op"
+        )
+    old = tensor
+    if graph:
+        old = Tensor(tensor.data.copy())
+        old.requires_grad, old.generation = tensor.requires_grad, tensor.generation
+        if tensor.creator is not None:
+            old.creator = tensor.creator
+            _replace_output(tensor.creator, tensor, old)
+    result = compute(old)
+    if result.shape != tensor.shape:
+        raise RuntimeError(
+            f"{name}: the result has shape {result.shape}, which cannot be written into a "
+            f"tensor of shape {tensor.shape}"
+        )
+    xp = backend.get_array_module(tensor.data)
+    if not xp.can_cast(result.dtype, tensor.dtype, casting="same_kind"):
+        raise RuntimeError(
+            f"{name}: the result has dtype {result.dtype}, which cannot be written into a "
+            f"tensor of dtype {tensor.dtype}"
+        )
+    if graph and result.dtype != tensor.dtype:
+        result = ops.cast(result, tensor.dtype)
+    tensor.data[...] = result.data
+    tensor._version += 1
+    if graph:
+        tensor.creator, tensor.generation = result.creator, result.generation
+        tensor.requires_grad = True
+        _replace_output(result.creator, result, tensor)
+    elif tensor.creator is not None:
+        creator = tensor.creator
+        index = next(i for i, ref in enumerate(creator.outputs) if ref() is tensor)
+        creator.modified_outputs = {*getattr(creator, "modified_outputs", ()), index}
+    return tensor
+
+
+def _replace_output(function, previous, replacement):
+    """Point the output of ``function`` that is ``previous`` at ``replacement``."""
+    for index, ref in enumerate(function.outputs):
+        if ref() is previous:
+            function.outputs[index] = weakref.ref(replacement)
 
 
 # ----------------------------------------------------------------------------------
@@ -461,6 +771,7 @@ class Function:
 
     def _link(self, inputs, outputs):
         self.inputs = inputs
+        self.input_versions = tuple(x._version for x in inputs)
         self.needs_input_grad = tuple(x.requires_grad for x in inputs)
         self.generation = max(x.generation for x in inputs)
         self.outputs = [weakref.ref(y) for y in outputs]
@@ -471,7 +782,14 @@ class Function:
             y.generation = self.generation + 1
 
     def output(self, index=0):
-        """The index-th output Tensor (alive while backward runs)."""
+        """The index-th output Tensor (alive while backward runs); an error if an in-place
+        op has changed it since (the value backward would read is gone)."""
+        if index in getattr(self, "modified_outputs", ()):
+            raise RuntimeError(
+                f"backward: the output of {type(self).__name__} that its backward reads was "
+                "modified by an in-place op; compute it out of place (y = y + 1, or clone "
+                "it first)"
+            )
         return self.outputs[index]()
 
     def forward(self, *arrays):
@@ -580,6 +898,7 @@ def _backpropagate(roots, root_grads, retain_graph, create_graph, capture):
             # may have none (unused, or dropped): they count as zeros.
             grads_out = [take_grad(y) for y in outputs]
             grads_out = [_zeros_if_none(g, function, i) for i, g in enumerate(grads_out)]
+            _check_versions(function)
             grads_in = function.backward(*grads_out)
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
@@ -631,6 +950,18 @@ def _checked_grad(function, x, g):
             f"for an input of shape {x.shape}"
         )
     return g if g.dtype == x.dtype else ops.cast(g, x.dtype)
+
+
+def _check_versions(function):
+    """Raise if an input of ``function`` was modified in place after the op read it."""
+    for position, (x, seen) in enumerate(zip(function.inputs, function.input_versions)):
+        if x._version != seen:
+            raise RuntimeError(
+                f"backward: input {position} of {type(function).__name__} (shape {x.shape}) "
+                f"was modified by an in-place op after {type(function).__name__} used it "
+                f"(its version is {x._version}, the op saw version {seen}); compute it out "
+                "of place (x = x + 1) or clone it before the in-place op"
+            )
 
 
 def _check_not_released(function):

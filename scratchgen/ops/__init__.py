@@ -1,5 +1,6 @@
 """Differentiable functions on Tensors, one module per family."""
 
+from scratchgen.ops import inplace  # the out-of-place forms of Tensor's in-place methods
 from scratchgen.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax, softplus
 from scratchgen.ops.attention import scaled_dot_product_attention
 from scratchgen.ops.convert import cast, to_device
@@ -7,28 +8,39 @@ from scratchgen.ops.elementwise import (
     abs,
     add,
     clamp,
+    cos,
     div,
     eq,
     exp,
+    expm1,
     ge,
     gt,
     le,
     log,
+    log1p,
     lt,
+    masked_fill,
     maximum,
     minimum,
     mul,
     ne,
     neg,
+    new_full,
+    new_ones,
+    new_tensor,
+    new_zeros,
     pow,
+    rsqrt,
     sigmoid,
+    sin,
     sqrt,
+    square,
     sub,
     tanh,
     where,
 )
 from scratchgen.ops.functional_extra import dropout, embedding, linear, normalize
-from scratchgen.ops.linalg import matmul
+from scratchgen.ops.linalg import bmm, einsum, matmul, mm, outer
 from scratchgen.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -37,24 +49,48 @@ from scratchgen.ops.loss import (
     mse_loss,
 )
 from scratchgen.ops.norm import batch_norm, instance_norm, layer_norm
-from scratchgen.ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from scratchgen.ops.reduce import (  # not norm: ops.norm is the normalisation layers' module
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    std,
+    sum,
+    var,
+)
 from scratchgen.ops.shape import (
     broadcast_to,
     cat,
+    chunk,
+    clone,
     expand,
     flatten,
+    flip,
+    gather,
     getitem,
+    narrow,
     permute,
+    repeat,
     reshape,
+    split,
     squeeze,
     stack,
     sum_to,
+    t,
     transpose,
+    tril,
+    triu,
     unsqueeze,
 )
 
 __all__ = [
     "abs",
+    "inplace",
     "add",
     "amax",
     "amin",
@@ -122,4 +158,32 @@ __all__ = [
     "instance_norm",
     "layer_norm",
     "scaled_dot_product_attention",
+    # torch's other functions and methods (issue 18)
+    "bmm",
+    "chunk",
+    "clone",
+    "cos",
+    "cumsum",
+    "einsum",
+    "expm1",
+    "flip",
+    "gather",
+    "log1p",
+    "logsumexp",
+    "masked_fill",
+    "mm",
+    "narrow",
+    "new_full",
+    "new_ones",
+    "new_tensor",
+    "new_zeros",
+    "outer",
+    "repeat",
+    "rsqrt",
+    "sin",
+    "split",
+    "square",
+    "t",
+    "tril",
+    "triu",
 ]

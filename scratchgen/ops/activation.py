@@ -2,10 +2,12 @@
 
 relu:        y = max(x, 0)                               dy/dx = [x > 0]
 leaky_relu:  y = x if x > 0 else a x                      dy/dx = 1 if x > 0 else a
+elu:         y = x if x > 0 else a (e^x - 1)              dy/dx = 1 if x > 0 else y + a
 sigmoid, tanh: defined in scratchgen.ops.elementwise, imported here so that this module
              holds every activation under torch's F names
 softplus:    y = log(1 + e^(b x)) / b                     dy/dx = sigmoid(b x)
 gelu:        y = x Phi(x)                                 dy/dx = Phi(x) + x phi(x)
+silu:        y = x sigmoid(x)                             dy/dx = s (1 + x (1 - s)), s = sigmoid(x)
 softmax:     y_i = e^(x_i) / sum_j e^(x_j)                dL/dx = y (g - sum(g y))
 log_softmax: y_i = x_i - log sum_j e^(x_j)                dL/dx = g - softmax(x) sum(g)
 
@@ -17,7 +19,14 @@ import math
 from scratchgen import backend
 from scratchgen.ops.elementwise import exp, sigmoid, tanh, where
 from scratchgen.ops.shape import _normalize_dim, reshape
-from scratchgen.tensor import Function, Tensor
+from scratchgen.tensor import Function, Tensor, in_place
+
+
+def _maybe_in_place(input, inplace, op_name, apply):
+    """apply(input), or with inplace=True the same value written into input's array."""
+    if not inplace:
+        return apply(input)
+    return in_place(input, f"{op_name}(inplace=True)", apply)
 
 
 def _check_floating(x, op_name):
@@ -59,17 +68,50 @@ class LeakyReLU(Function):
 def relu(input, inplace=False):
     """Rectified linear unit max(x, 0).
 
-    inplace is accepted for torch compatibility; scratchgen never writes into its input,
-    so the result is a new tensor either way.
+    inplace=True writes the result into input and returns it (``tensor.in_place``: torch's
+    rules, so a leaf that requires grad is refused while the graph is recorded).
     """
     _check_floating(input, "relu")
-    return ReLU()(input)
+    return _maybe_in_place(input, inplace, "relu", lambda x: ReLU()(x))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise (inplace: as in relu)."""
     _check_floating(input, "leaky_relu")
-    return LeakyReLU(float(negative_slope))(input)
+    function = LeakyReLU(float(negative_slope))
+    return _maybe_in_place(input, inplace, "leaky_relu", lambda x: function(x))
+
+
+# ----------------------------------------------------------------------------------
+# elu
+# ----------------------------------------------------------------------------------
+
+
+class ELU(Function):
+    """y = x where x > 0, else a (e^x - 1), computed as a expm1(min(x, 0)) (no overflow).
+
+    dL/dx = g where x > 0, else g a e^x = g (y + a) (a at x = 0, as torch). Written with
+    the output y, the backward never evaluates e^x for large x, and differentiating it
+    again gives the second derivative a e^x through y.
+    """
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        self.positive = x > 0
+        negative_part = self.alpha * xp.expm1(xp.minimum(x, 0))
+        return xp.where(self.positive, x, negative_part).astype(x.dtype, copy=False)
+
+    def backward(self, gy):
+        return gy * where(Tensor(self.positive), 1.0, self.output() + self.alpha)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """Exponential linear unit: x for x > 0, alpha (e^x - 1) otherwise (inplace: as in relu)."""
+    _check_floating(input, "elu")
+    return _maybe_in_place(input, inplace, "elu", lambda x: ELU(float(alpha))(x))
 
 
 # ----------------------------------------------------------------------------------
@@ -184,6 +226,35 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU(approximate)(input)
+
+
+# ----------------------------------------------------------------------------------
+# silu
+# ----------------------------------------------------------------------------------
+
+
+class SiLU(Function):
+    """y = x s,  s = sigmoid(x) = 1 / (1 + e^-x), computed from e^-|x| (no overflow).
+
+    dL/dx = g (s + x s (1 - s)) = g s (1 + x (1 - s)), with s rebuilt from sigmoid so that
+    the backward is itself differentiable.
+    """
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        e = xp.exp(-xp.abs(x))  # in (0, 1]
+        return x * xp.where(x >= 0, 1, e).astype(x.dtype, copy=False) / (1 + e)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        s = sigmoid(x)
+        return gy * s * (1 + x * (1 - s))
+
+
+def silu(input, inplace=False):
+    """Sigmoid linear unit (swish) x sigmoid(x) (inplace: as in relu)."""
+    _check_floating(input, "silu")
+    return _maybe_in_place(input, inplace, "silu", lambda x: SiLU()(x))
 
 
 # ----------------------------------------------------------------------------------

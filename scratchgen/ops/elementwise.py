@@ -1,5 +1,6 @@
-"""Elementwise ops: arithmetic with broadcasting, exp/log/sqrt/abs/tanh/sigmoid, clamp,
-maximum/minimum, where, and comparisons.
+"""Elementwise ops: arithmetic with broadcasting, exp/log/sqrt/abs/tanh/sigmoid,
+sin/cos/log1p/expm1/square/rsqrt, clamp, maximum/minimum, where, masked_fill, comparisons,
+and the new tensors a tensor makes like itself (``x.new_zeros``, ``x.new_tensor``).
 
 For a binary op on broadcast operands, the gradient of each input is the upstream
 gradient times the local derivative, summed back over the axes broadcasting added
@@ -264,6 +265,67 @@ class Clamp(Function):
         return gy * _constant(self.inside)
 
 
+class Sin(Function):
+    """y = sin x.  dL/dx = g * cos x."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos x.  dL/dx = -g * sin x."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).cos(x)
+
+    def backward(self, gy):
+        return -gy * sin(self.inputs[0])
+
+
+class Log1p(Function):
+    """y = ln(1 + x), exact for tiny x.  dL/dx = g / (1 + x)."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).log1p(x)
+
+    def backward(self, gy):
+        return gy / (1 + self.inputs[0])
+
+
+class Expm1(Function):
+    """y = e^x - 1, exact for tiny x.  dL/dx = g * e^x = g * (y + 1)."""
+
+    def forward(self, x):
+        return backend.get_array_module(x).expm1(x)
+
+    def backward(self, gy):
+        return gy * (self.output() + 1)
+
+
+class Square(Function):
+    """y = x^2.  dL/dx = 2 g x."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return 2 * gy * self.inputs[0]
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x).  dL/dx = -g x^(-3/2) / 2 = -g y^3 / 2."""
+
+    def forward(self, x):
+        return 1 / backend.get_array_module(x).sqrt(x)
+
+    def backward(self, gy):
+        y = self.output()
+        return -0.5 * gy * y * y * y
+
+
 def exp(x):
     """e^x."""
     return Exp()(x)
@@ -292,6 +354,36 @@ def tanh(x):
 def sigmoid(x):
     """Logistic sigmoid 1 / (1 + e^-x)."""
     return Sigmoid()(x)
+
+
+def sin(x):
+    """Sine (radians)."""
+    return Sin()(x)
+
+
+def cos(x):
+    """Cosine (radians)."""
+    return Cos()(x)
+
+
+def log1p(x):
+    """ln(1 + x), accurate where x is near 0."""
+    return Log1p()(x)
+
+
+def expm1(x):
+    """e^x - 1, accurate where x is near 0."""
+    return Expm1()(x)
+
+
+def square(x):
+    """x^2."""
+    return Square()(x)
+
+
+def rsqrt(x):
+    """1 / sqrt(x)."""
+    return Rsqrt()(x)
 
 
 def clamp(x, min=None, max=None):
@@ -371,6 +463,25 @@ def where(condition, a, b):
     return Where(xp.broadcast_to(condition.data, shape))(a, b)
 
 
+def masked_fill(x, mask, value):
+    """y = value where mask else x (mask broadcasts, as in torch).
+
+    dL/dx = g where the mask is False, 0 elsewhere; a 0-d Tensor value gets the sum of g
+    over the masked places.
+    """
+    if not isinstance(mask, Tensor) or mask.dtype != backend.bool_:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_fill: expected a boolean mask Tensor, got {got}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            f"masked_fill: expected a number or a 0-dimensional value tensor, "
+            f"got a tensor of shape {value.shape}"
+        )
+    if not isinstance(value, Tensor):  # a number takes x's dtype, as in torch
+        value = Tensor(backend.get_array_module(x.data).asarray(value, dtype=x.dtype))
+    return where(mask, value, x)
+
+
 # ----------------------------------------------------------------------------------
 # comparisons: boolean results, never gradients
 # ----------------------------------------------------------------------------------
@@ -413,3 +524,56 @@ def gt(a, b):
 def ge(a, b):
     """a >= b elementwise."""
     return _compare(a, b, "ge", lambda x, y: x >= y)
+
+
+# ----------------------------------------------------------------------------------
+# new tensors like another: x.new_zeros / new_ones / new_full / new_tensor
+# ----------------------------------------------------------------------------------
+
+
+def _like(x, dtype, device):
+    """The device and dtype of a new tensor: x's unless given."""
+    device = x.device if device is None else backend.parse_device(device)
+    return device, x.dtype if dtype is None else backend.as_dtype(dtype)
+
+
+def _sizes(size, op_name):
+    """size as a tuple of ints, or torch's errors (TypeError, RuntimeError if negative)."""
+    size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    if not all(hasattr(s, "__index__") and not isinstance(s, bool) for s in size):
+        raise TypeError(f"{op_name}: expected size to be a tuple of ints, got {size}")
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{op_name}: expected non-negative sizes, got {size}")
+    return tuple(int(s) for s in size)
+
+
+def _filled(x, size, fill_value, dtype, device, requires_grad, op_name):
+    device, dtype = _like(x, dtype, device)
+    xp = backend.array_module(device)
+    return Tensor(xp.full(_sizes(size, op_name), fill_value, dtype=dtype), requires_grad)
+
+
+def new_zeros(x, size, dtype=None, device=None, requires_grad=False):
+    """Zeros of the given size, with x's dtype and device unless given."""
+    return _filled(x, size, 0, dtype, device, requires_grad, "new_zeros")
+
+
+def new_ones(x, size, dtype=None, device=None, requires_grad=False):
+    """Ones of the given size, with x's dtype and device unless given."""
+    return _filled(x, size, 1, dtype, device, requires_grad, "new_ones")
+
+
+def new_full(x, size, fill_value, dtype=None, device=None, requires_grad=False):
+    """fill_value everywhere, with x's dtype and device unless given."""
+    return _filled(x, size, fill_value, dtype, device, requires_grad, "new_full")
+
+
+def new_tensor(x, data, dtype=None, device=None, requires_grad=False):
+    """A copy of data (a number, nested lists, an array, a Tensor) with x's dtype and
+    device unless given; it is a leaf, cut from any graph data was part of."""
+    device, dtype = _like(x, dtype, device)
+    if isinstance(data, Tensor):
+        data = data.data
+    if hasattr(data, "dtype"):
+        data = backend.to_device(data, device)
+    return Tensor(backend.array_module(device).array(data, dtype=dtype), requires_grad)

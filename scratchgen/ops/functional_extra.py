@@ -1,7 +1,8 @@
-"""Layer functions: linear, dropout, embedding, normalize.
+"""Layer functions: linear, dropout, dropout2d, embedding, normalize.
 
 linear:     y = x W^T + b              dL/dx = g W,  dL/dW = g^T x,  dL/db = sum g
 dropout:    y = x m / (1 - p)          dL/dx = g m / (1 - p),  m ~ Bernoulli(1 - p)
+dropout2d:  the same with one m per channel (n, c), shared by all its positions
 embedding:  y[...] = W[i[...]]         dL/dW[v] = sum of g over the positions where i = v
 normalize:  y = x / max(||x||_p, eps)  (autodiff through PNorm, clamp and div)
 """
@@ -12,7 +13,7 @@ from scratchgen import backend
 from scratchgen.ops.elementwise import abs, clamp, where
 from scratchgen.ops.linalg import matmul
 from scratchgen.ops.shape import IndexAdd, _normalize_dim, reshape, transpose
-from scratchgen.tensor import Function, Tensor
+from scratchgen.tensor import Function, Tensor, in_place
 
 # ----------------------------------------------------------------------------------
 # linear
@@ -77,7 +78,9 @@ def linear(input, weight, bias=None):
 
 class Dropout(Function):
     """y = x s with s = m / (1 - p), m a 0/1 mask kept with probability 1 - p (inverted
-    dropout: E[y] = x, so evaluation needs no rescaling).  dL/dx = g s, the same mask."""
+    dropout: E[y] = x, so evaluation needs no rescaling).  dL/dx = g s, the same mask.
+
+    s has x's shape (dropout) or broadcasts against it ((N, C, 1, 1): dropout2d)."""
 
     def __init__(self, scale):
         self.scale = scale
@@ -89,26 +92,54 @@ class Dropout(Function):
         return gy * Tensor(self.scale)
 
 
+def _check_dropout(input, p, op_name):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{op_name}: probability p must be in [0, 1], got {p}")
+    if not backend.is_floating(input.dtype):
+        raise TypeError(f"{op_name}: expected a floating-point tensor, got dtype {input.dtype}")
+
+
+def _kept_scale(input, p, mask_shape):
+    """s = m / (1 - p) of mask_shape, m ~ Bernoulli(1 - p), from the device's generator."""
+    xp = backend.get_array_module(input.data)
+    if p == 1.0:
+        return xp.zeros(mask_shape, dtype=input.dtype)
+    uniform = backend.generator(input.device).random(mask_shape, dtype=backend.float32)
+    return (uniform >= p).astype(input.dtype) * (1.0 / (1.0 - p))
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p) while
     training; the identity when training is False. The mask is drawn from
     backend.generator(input.device), so sg.manual_seed makes it reproducible.
 
-    inplace is accepted for torch compatibility; the result is always a new tensor.
+    inplace=True writes the result into input (``tensor.in_place``, torch's rules).
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
-    if not backend.is_floating(input.dtype):
-        raise TypeError(f"dropout: expected a floating-point tensor, got dtype {input.dtype}")
+    _check_dropout(input, p, "dropout")
     if not training or p == 0.0:
         return input
-    xp = backend.get_array_module(input.data)
-    if p == 1.0:
-        scale = xp.zeros(input.shape, dtype=input.dtype)
-    else:
-        uniform = backend.generator(input.device).random(input.shape, dtype=backend.float32)
-        scale = (uniform >= p).astype(input.dtype) * (1.0 / (1.0 - p))
-    return Dropout(scale)(input)
+    function = Dropout(_kept_scale(input, p, input.shape))
+    return in_place(input, "dropout(inplace=True)", function) if inplace else function(input)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero each whole channel input[n, c] with probability p and scale the kept ones by
+    1 / (1 - p) while training; the identity when training is False. Input (N, C, H, W),
+    or (N, C, L), whose channels torch's dropout2d also drops whole (as dropout1d).
+
+    y = x m[n, c] / (1 - p), dL/dx = g m[n, c] / (1 - p): the same mask (``Dropout``).
+    inplace=True writes the result into input (``tensor.in_place``, torch's rules).
+    """
+    _check_dropout(input, p, "dropout2d")
+    if input.ndim not in (3, 4):
+        raise ValueError(
+            f"dropout2d: expected input of shape (N, C, H, W) or (N, C, L), got shape {input.shape}"
+        )
+    if not training or p == 0.0:
+        return input
+    mask_shape = input.shape[:2] + (1,) * (input.ndim - 2)
+    function = Dropout(_kept_scale(input, p, mask_shape))
+    return in_place(input, "dropout2d(inplace=True)", function) if inplace else function(input)
 
 
 # ----------------------------------------------------------------------------------

@@ -1,13 +1,17 @@
-"""Reductions: sum, mean, var, std, amax/amin, max/min (with indices), argmax/argmin.
+"""Reductions: sum, mean, var, std, amax/amin, max/min (with indices), argmax/argmin,
+logsumexp, norm; and the running sum cumsum.
 
 A reduction's gradient spreads the upstream gradient back over the reduced axes:
-equally for a sum, divided by n for a mean, onto the extreme element(s) for a max.
+equally for a sum, divided by n for a mean, onto the extreme element(s) for a max,
+by the softmax weights for a logsumexp.
 """
 
 from collections import namedtuple
 
 from scratchgen import backend
-from scratchgen.ops.shape import _normalize_dim, broadcast_to, reshape, sum_axes
+from scratchgen.ops.convert import cast
+from scratchgen.ops.elementwise import abs, exp, ne, pow, sqrt
+from scratchgen.ops.shape import _normalize_dim, broadcast_to, flip, reshape, sum_axes
 from scratchgen.tensor import Function, Tensor
 
 
@@ -211,3 +215,123 @@ def argmin(x, dim=None, keepdim=False):
     """Index of the smallest element along dim."""
     xp = backend.get_array_module(x.data)
     return _arg_extreme(x, dim, keepdim, "argmin", xp.argmin)
+
+
+# ----------------------------------------------------------------------------------
+# logsumexp, cumsum, norm
+# ----------------------------------------------------------------------------------
+
+
+class LogSumExp(Function):
+    """y = log sum_i e^(x_i) over axes, computed as m + log sum_i e^(x_i - m) with m the
+    largest x (0 where it is infinite): finite for any finite x.
+
+    dL/dx_i = g * e^(x_i - y)  (the softmax of x over the axes).
+    """
+
+    def __init__(self, axes, keepdim):
+        self.axes = axes
+        self.keepdim = keepdim
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        shift = x.max(axis=self.axes, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, 0)
+        y = xp.log(xp.exp(x - shift).sum(axis=self.axes, keepdims=True)) + shift
+        return y if self.keepdim else y.squeeze(axis=self.axes)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _kept_shape(x.shape, self.axes)
+        weights = exp(x - reshape(self.output(), kept))
+        return broadcast_to(reshape(gy, kept), x.shape) * weights
+
+
+def logsumexp(x, dim, keepdim=False):
+    """log(sum(exp(x))) over dim (an int or a tuple), without overflow; see LogSumExp.
+
+    An integer tensor is read as float32, as torch does.
+    """
+    if not backend.is_floating(x.dtype):
+        x = cast(x, backend.float32)
+    axes = _axes(dim, x.ndim, "logsumexp")
+    _check_nonempty(x, axes, "logsumexp")
+    return LogSumExp(axes, keepdim)(x)
+
+
+class CumSum(Function):
+    """y_i = x_1 + ... + x_i along an axis.
+
+    dL/dx_i = g_i + ... + g_n: the running sum of g from the end, flip(cumsum(flip(g))).
+    """
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return backend.get_array_module(x).cumsum(x, axis=self.axis)
+
+    def backward(self, gy):
+        return flip(CumSum(self.axis)(flip(gy, self.axis)), self.axis)
+
+
+def cumsum(x, dim, dtype=None):
+    """The running sum along dim (integers and booleans sum as int64, as in torch)."""
+    axis = _normalize_dim(dim, x.ndim, "cumsum")
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif not backend.is_floating(x.dtype):
+        x = cast(x, backend.int64)
+    if x.ndim == 0:
+        return x
+    return CumSum(axis)(x)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over dim (all axes by default), as torch.norm / linalg.vector_norm:
+
+        ||x||_p = (sum |x_i|^p)^(1/p)     ("fro" is p = 2; inf: max |x_i|; -inf: min |x_i|;
+                                            0: the number of nonzero x_i, no gradient)
+        dL/dx_i = g * sign(x_i) |x_i|^(p-1) / ||x||_p^(p-1)
+
+    For a finite p, x is divided by a constant scale s (its largest |x_i|) first and the
+    norm multiplied by it after, s ||x / s||_p: the same value and gradient, with no
+    overflow of |x|^p for huge x nor underflow for tiny x.
+    """
+    p = _norm_order(p)
+    x = input if dtype is None else cast(input, dtype)
+    _check_floating(x, "norm")
+    axes = _axes(dim, x.ndim, "norm")
+    if p == 0:
+        return sum(cast(ne(x, 0), x.dtype), axes, keepdim).detach()
+    if p in (float("inf"), float("-inf")):
+        return (amax if p > 0 else amin)(abs(x), axes, keepdim)
+    scale = _norm_scale(x, axes)
+    scaled = abs(x / scale)
+    if p == 2:
+        return sqrt(sum(scaled * scaled, axes, keepdim)) * _squeezed(scale, axes, keepdim)
+    return pow(sum(pow(scaled, p), axes, keepdim), 1.0 / p) * _squeezed(scale, axes, keepdim)
+
+
+def _norm_order(p):
+    if p == "fro" or p is None:
+        return 2.0
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise RuntimeError(f"norm: expected p to be 'fro' or a number, got {p!r}")
+    return float(p)
+
+
+def _norm_scale(x, axes):
+    """The largest |x| over axes (kept as size 1), 1 where that is 0 or not finite; no grad."""
+    xp = backend.get_array_module(x.data)
+    largest = xp.abs(x.data).max(axis=axes, keepdims=True) if x.numel() else xp.ones(())
+    usable = xp.isfinite(largest) & (largest > 0)
+    return Tensor(xp.where(usable, largest, 1).astype(x.dtype))
+
+
+def _squeezed(scale, axes, keepdim):
+    return (
+        scale
+        if keepdim
+        else reshape(scale, tuple(s for i, s in enumerate(scale.shape) if i not in axes))
+    )

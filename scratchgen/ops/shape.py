@@ -1,10 +1,13 @@
-"""Ops that move elements around without changing them: reshape, permute, broadcast,
-sum_to, indexing, cat and stack.
+"""Ops that move elements around without changing them: reshape, permute, t, broadcast,
+repeat, sum_to, indexing, narrow, gather, cat and stack, split and chunk, flip, tril and
+triu, clone.
 
 Their gradients move the upstream gradient back to where each element came from:
 the inverse reshape or permutation, a sum over broadcast axes, a scatter-add for
-indexing, a split for concatenation.
+indexing (and gather), a split for concatenation (and a concatenation for a split).
 """
+
+import itertools
 
 from scratchgen import backend
 from scratchgen.tensor import Function, Tensor
@@ -389,3 +392,247 @@ def stack(tensors, dim=0):
         raise ValueError(f"stack: expected tensors of one shape, got shapes {sorted(shapes)}")
     dim = _normalize_dim(dim, tensors[0].ndim + 1, "stack")
     return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def t(x):
+    """The transpose of a matrix (a 0-d or 1-d tensor is returned as it is)."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t: expected a tensor with at most 2 dimensions, got shape {x.shape}")
+    return transpose(x, 0, -1)
+
+
+# ----------------------------------------------------------------------------------
+# repeat
+# ----------------------------------------------------------------------------------
+
+
+def repeat(x, sizes):
+    """torch's repeat (NumPy's tile): x laid out sizes[i] times along axis i.
+
+    y[..., k_i * s_i + j_i, ...] = x[..., j_i, ...] for s = x.shape (leading 1s added),
+    built as reshape -> broadcast_to -> reshape: (s_i) -> (1, s_i) -> (r_i, s_i) ->
+    (r_i s_i). So dL/dx = the sum of dL/dy over its r_i copies along each axis.
+    """
+    sizes = tuple(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"repeat: expected at least {x.ndim} repeat sizes (one per dimension of shape "
+            f"{x.shape}), got {sizes}"
+        )
+    if any(not hasattr(r, "__index__") or r < 0 for r in sizes):
+        raise RuntimeError(f"repeat: expected non-negative int repeat sizes, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    paired = tuple(size for pair in zip((1,) * len(shape), shape) for size in pair)
+    stretched = tuple(size for pair in zip(sizes, shape) for size in pair)
+    repeated = tuple(r * s for r, s in zip(sizes, shape))
+    return reshape(broadcast_to(reshape(x, paired), stretched), repeated)
+
+
+# ----------------------------------------------------------------------------------
+# narrow, gather
+# ----------------------------------------------------------------------------------
+
+
+def narrow(x, dim, start, length):
+    """x[..., start : start + length, ...] along dim (start may be negative).
+
+    dL/dx = zeros with dL/dy placed in that slice (getitem's scatter).
+    """
+    axis = _normalize_dim(dim, x.ndim, "narrow")
+    size = x.shape[axis]
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: expected start in [{-size}, {size}], got {start}")
+    start = start % size if start < 0 else start
+    if length < 0 or start + length > size:
+        raise RuntimeError(
+            f"narrow: expected 0 <= length and start + length <= {size} (the size of dim "
+            f"{dim}), got start {start} and length {length}"
+        )
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def gather(x, dim, index):
+    """y[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (likewise for the other dims).
+
+    index is an int64 Tensor with x's number of dimensions and no larger than x except
+    along dim. It is getitem with an integer array per axis (index along dim, the
+    positions elsewhere), so dL/dx = zeros with dL/dy scatter-added at
+    x[index[i][j][k]][j][k] (an element picked twice gets both gradients).
+    """
+    axis = _normalize_dim(dim, x.ndim, "gather")
+    _check_gather_index(x, axis, index)
+    if x.ndim == 0:  # the index is 0 (checked): the one element
+        return x
+    xp = backend.get_array_module(index.data)
+    positions = list(xp.ogrid[tuple(slice(size) for size in index.shape)])
+    positions[axis : axis + 1] = [index.data]
+    return GetItem(tuple(positions))(x)
+
+
+def _check_gather_index(x, axis, index):
+    if not isinstance(index, Tensor) or index.dtype != backend.int64:
+        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(f"gather: expected an int64 index Tensor, got {got}")
+    larger = [d for d in range(index.ndim) if d != axis and index.shape[d] > x.shape[d]]
+    if index.ndim != x.ndim or larger:
+        raise RuntimeError(
+            f"gather: expected an index with {x.ndim} dimensions and no larger than the "
+            f"input's {x.shape} except along dim {axis}, got index of shape {index.shape}"
+        )
+    size = x.shape[axis] if x.ndim else 1
+    if index.numel() == 0:
+        return
+    lowest, highest = int(index.data.min()), int(index.data.max())
+    if lowest < 0 or highest >= size:
+        raise RuntimeError(
+            f"gather: expected index values in [0, {size}) along dim {axis}, got values in "
+            f"[{lowest}, {highest}]"
+        )
+
+
+# ----------------------------------------------------------------------------------
+# split, chunk
+# ----------------------------------------------------------------------------------
+
+
+class Split(Function):
+    """(y_1, ..., y_n) = x cut along dim into pieces of the given sizes.
+
+    dL/dx = cat(dL/dy_1, ..., dL/dy_n) along dim (a piece nobody used counts as zeros).
+    """
+
+    def __init__(self, sizes, dim):
+        self.sizes = sizes
+        self.dim = dim
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        cuts = list(itertools.accumulate(self.sizes[:-1]))
+        return tuple(xp.split(x, cuts, axis=self.dim))
+
+    def backward(self, *grads):
+        return cat(grads, self.dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of x along dim: of size split_size_or_sections each (an int; the last piece
+    may be smaller), or of the sizes in a list that adds up to x.shape[dim]."""
+    axis = _normalize_dim(dim, x.ndim, "split")
+    size = x.shape[axis]
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = tuple(int(s) for s in split_size_or_sections)
+        if any(s < 0 for s in sizes) or sum(sizes) != size:
+            raise RuntimeError(
+                f"split: expected non-negative sizes that add up to {size} (the size of dim "
+                f"{dim}), got {list(sizes)}"
+            )
+    else:
+        sizes = _even_pieces(size, split_size_or_sections, dim)
+    return Split(sizes, axis)(x)
+
+
+def _even_pieces(size, piece, dim):
+    """Pieces of size piece covering size, the last one smaller if it must be."""
+    if not hasattr(piece, "__index__") or piece < 0 or (piece == 0 and size > 0):
+        raise RuntimeError(
+            f"split: expected a positive split size (0 only for an empty dim), got {piece} "
+            f"for dim {dim} of size {size}"
+        )
+    if size == 0:
+        return (0,)
+    return tuple(min(piece, size - start) for start in range(0, size, piece))
+
+
+def chunk(x, chunks, dim=0):
+    """x split along dim into at most chunks pieces of size ceil(n / chunks) (the last
+    may be smaller, and there may be fewer pieces than asked, as in torch)."""
+    if not hasattr(chunks, "__index__") or chunks <= 0:
+        raise RuntimeError(f"chunk: expected chunks to be a positive int, got {chunks!r}")
+    size = x.shape[_normalize_dim(dim, x.ndim, "chunk")]
+    if size == 0:
+        return split(x, [0] * chunks, dim)
+    return split(x, -(-size // chunks), dim)
+
+
+# ----------------------------------------------------------------------------------
+# flip, tril, triu, clone
+# ----------------------------------------------------------------------------------
+
+
+class Flip(Function):
+    """y = x with the order of the elements reversed along axes.  dL/dx = flip(dL/dy)."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return backend.get_array_module(x).flip(x, axis=self.axes)
+
+    def backward(self, gy):
+        return Flip(self.axes)(gy)
+
+
+def flip(x, dims):
+    """x reversed along each of dims (a tuple of distinct dims, or one int)."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    axes = tuple(_normalize_dim(d, x.ndim, "flip") for d in dims)
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: expected distinct dims, got {dims}")
+    if x.ndim == 0 or not axes:
+        return x
+    return Flip(axes)(x)
+
+
+class KeepWhere(Function):
+    """y = x where keep else 0 (keep a constant boolean array).  dL/dx = dL/dy where keep
+    else 0: the same projection."""
+
+    def __init__(self, keep):
+        self.keep = keep
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        return xp.where(self.keep, x, xp.zeros((), dtype=x.dtype))
+
+    def backward(self, gy):
+        return KeepWhere(self.keep)(gy)
+
+
+def _triangle(x, diagonal, op_name, lower):
+    """x on the lower (j - i <= diagonal) or upper (j - i >= diagonal) triangle of its
+    last two axes, 0 elsewhere."""
+    if x.ndim < 2:
+        raise RuntimeError(
+            f"{op_name}: expected a tensor with at least 2 dimensions, got {x.shape}"
+        )
+    xp = backend.get_array_module(x.data)
+    rows, cols = x.shape[-2:]
+    below = xp.tri(rows, cols, k=diagonal if lower else diagonal - 1, dtype=bool)
+    return KeepWhere(below if lower else ~below)(x)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two axes: y[..., i, j] = x[..., i, j] if j - i <=
+    diagonal, else 0.  dL/dx = the lower triangle of dL/dy."""
+    return _triangle(x, diagonal, "tril", lower=True)
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two axes: y[..., i, j] = x[..., i, j] if j - i >=
+    diagonal, else 0.  dL/dx = the upper triangle of dL/dy."""
+    return _triangle(x, diagonal, "triu", lower=False)
+
+
+class Clone(Function):
+    """y = a copy of x (its own memory).  dL/dx = dL/dy."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, gy):
+        return gy
+
+
+def clone(x):
+    """A copy of x that stays in the graph."""
+    return Clone()(x)
