@@ -50,12 +50,18 @@ class set_grad_enabled(contextlib.ContextDecorator):
         _grad_enabled = self.previous
         return False
 
+    def _recreate_cm(self):
+        """A fresh context per call of a decorated function (so recursion nests)."""
+        fresh = object.__new__(type(self))
+        fresh.mode = self.mode
+        return fresh
 
-class no_grad(set_grad_enabled):
-    """``with sg.no_grad():`` — ops inside record no graph (evaluation, updates).
 
-    Also a decorator, with or without parentheses: ``@sg.no_grad()`` or ``@sg.no_grad``.
-    """
+class _FixedMode(set_grad_enabled):
+    """A set_grad_enabled with its mode fixed by the class; also a bare decorator:
+    ``@sg.no_grad`` works as ``@sg.no_grad()`` does."""
+
+    mode_of_class = False
 
     def __new__(cls, function=None):
         if function is None:
@@ -63,20 +69,19 @@ class no_grad(set_grad_enabled):
         return cls()(function)  # bare @no_grad: the decorated function
 
     def __init__(self, function=None):
-        super().__init__(False)
+        super().__init__(self.mode_of_class)
 
 
-class enable_grad(set_grad_enabled):
-    """``with sg.enable_grad():`` — record the graph even inside ``no_grad`` (also a
-    decorator, with or without parentheses)."""
+class no_grad(_FixedMode):
+    """``with sg.no_grad():`` — ops inside record no graph (evaluation, updates)."""
 
-    def __new__(cls, function=None):
-        if function is None:
-            return super().__new__(cls)
-        return cls()(function)
+    mode_of_class = False
 
-    def __init__(self, function=None):
-        super().__init__(True)
+
+class enable_grad(_FixedMode):
+    """``with sg.enable_grad():`` — record the graph even inside ``no_grad``."""
+
+    mode_of_class = True
 
 
 # ----------------------------------------------------------------------------------
@@ -108,7 +113,7 @@ class Tensor:
         self.generation = 0
         self.retains_grad = False
         self.requires_grad = False
-        self._version = 0  # bumped by every in-place op (see _in_place)
+        self._version = 0  # bumped by every in-place op (see in_place)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -278,12 +283,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         """self[index] = value (a number or a Tensor broadcast to the indexed shape)."""
-        in_place(
-            self,
-            "__setitem__",
-            lambda old: ops.inplace.setitem(old, index, _same(value, self, old)),
-            value,
-        )
+        set_item(self, index, value)
 
     # -- conversion ------------------------------------------------------------------
     def numpy(self):
@@ -307,7 +307,7 @@ class Tensor:
 
     def to(self, device=None, dtype=None):
         """Move to a device ("cpu" / "cuda") and/or cast to a dtype; differentiable."""
-        if dtype is None and device is not None and not _is_device_name(device):
+        if dtype is None and device is not None and not backend.is_device(device):
             device, dtype = None, device
         result = self
         if dtype is not None:
@@ -657,11 +657,6 @@ def _shape_args(args):
     return tuple(args)
 
 
-def _is_device_name(value):
-    """Whether x.to(value) means a device (a name such as "cuda:0", or sg.device(...))."""
-    return backend.is_device(value)
-
-
 # ----------------------------------------------------------------------------------
 # In-place ops
 # ----------------------------------------------------------------------------------
@@ -687,28 +682,73 @@ def in_place(tensor, name, compute, *operands):
     - With a graph: ``old``, a copy holding the value before the op, takes over the
       tensor's place in the graph (its creator's output), the new value is computed from
       old with graph, and ``tensor`` becomes that result: its creator is the op's node.
-    Either way the tensor's version goes up by one. An op that used the tensor earlier
-    recorded the version it saw, and backward refuses to run it on a changed tensor
+      A view of another tensor (a reshape, a slice, a transpose) is refused here: the
+      write would change that tensor behind the graph's back.
+    Either way the tensor's version goes up by one (and that of the tensors it is a view
+    of, where the graph knows it). An op that used the tensor earlier recorded the
+    version it saw, and backward refuses to run it on a changed tensor
     (_check_versions): its gradient would be computed from the wrong value, or routed
     through the in-place op. An op whose backward reads its own output, changed here
     without a graph, refuses too (Function.output).
     """
-    graph = _grad_enabled and any(
+    graph = _records_graph(tensor, operands)
+    _check_writable(tensor, name, graph)
+    old = tensor
+    if graph:
+        old = Tensor(tensor.data.copy())
+        old.requires_grad, old.generation = tensor.requires_grad, tensor.generation
+        old.creator = tensor.creator
+    result = _checked_result(tensor, name, compute(old), graph)
+    tensor.data[...] = result.data
+    _mark_written(tensor, keep_creator_output=graph)
+    if graph:
+        if tensor.creator is not None:
+            _replace_output(tensor.creator, tensor, old)
+        tensor.creator, tensor.generation = result.creator, result.generation
+        tensor.requires_grad = True
+        _replace_output(result.creator, result, tensor)
+    return tensor
+
+
+def maybe_in_place(input, inplace, op_name, apply):
+    """apply(input), or with inplace=True (the ``inplace`` argument of torch's
+    activations and dropout) the same value written into input by ``in_place``."""
+    if not inplace:
+        return apply(input)
+    return in_place(input, f"{op_name}(inplace=True)", apply)
+
+
+def _records_graph(tensor, operands):
+    """Whether an in-place op on tensor with these operands must be recorded."""
+    return _grad_enabled and any(
         t.requires_grad for t in (tensor, *operands) if isinstance(t, Tensor)
     )
+
+
+def _check_writable(tensor, name, graph):
+    """Refuse what torch refuses (a leaf that requires grad, in graph mode) and what
+    cannot be written safely here (a read-only broadcast, a view in graph mode)."""
     if graph and tensor.requires_grad and tensor.creator is None:
         raise RuntimeError(
             f"{name}: a leaf tensor that requires grad cannot be changed in place while the "
             "graph is recorded; update it under `with sg.no_grad():` or use an out-of-place op"
         )
-    old = tensor
-    if graph:
-        old = Tensor(tensor.data.copy())
-        old.requires_grad, old.generation = tensor.requires_grad, tensor.generation
-        if tensor.creator is not None:
-            old.creator = tensor.creator
-            _replace_output(tensor.creator, tensor, old)
-    result = compute(old)
+    if not getattr(tensor.data.flags, "writeable", True):
+        raise RuntimeError(
+            f"{name}: the tensor is a read-only broadcast (expand / broadcast_to) of "
+            f"another one; clone() it before changing it in place"
+        )
+    if graph and _viewed_tensors(tensor):
+        kind = type(tensor.creator).__name__
+        raise RuntimeError(
+            f"{name}: the tensor is a view of another one (the output of {kind}); an "
+            "in-place op in the graph would change that tensor behind the graph's back; "
+            "clone() it first or use an out-of-place op"
+        )
+
+
+def _checked_result(tensor, name, result, graph):
+    """The result of an in-place op, checked to fit tensor's shape and dtype."""
     if result.shape != tensor.shape:
         raise RuntimeError(
             f"{name}: the result has shape {result.shape}, which cannot be written into a "
@@ -722,16 +762,63 @@ def in_place(tensor, name, compute, *operands):
         )
     if graph and result.dtype != tensor.dtype:
         result = ops.cast(result, tensor.dtype)
-    tensor.data[...] = result.data
-    tensor._version += 1
-    if graph:
-        tensor.creator, tensor.generation = result.creator, result.generation
-        tensor.requires_grad = True
-        _replace_output(result.creator, result, tensor)
-    elif tensor.creator is not None:
-        creator = tensor.creator
-        index = next(i for i, ref in enumerate(creator.outputs) if ref() is tensor)
-        creator.modified_outputs = {*getattr(creator, "modified_outputs", ()), index}
+    return result
+
+
+def _viewed_tensors(tensor):
+    """The inputs of tensor's recorded creator whose memory tensor shares (it is a view)."""
+    creator = tensor.creator
+    if creator is None or not hasattr(creator, "inputs"):
+        return []
+    xp = backend.get_array_module(tensor.data)
+    return [x for x in creator.inputs if xp.may_share_memory(x.data, tensor.data)]
+
+
+def _mark_written(tensor, keep_creator_output=False):
+    """Bump the version of tensor and of the tensors it is a view of (as far as the graph
+    records them); their creators' outputs, changed in place, can no longer be read by
+    backward (unless the graph keeps the old value: keep_creator_output for tensor)."""
+    written, seen = [tensor], set()
+    while written:
+        current = written.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current._version += 1
+        creator = current.creator
+        if creator is not None and hasattr(creator, "outputs"):
+            if not (keep_creator_output and current is tensor):
+                index = next(i for i, ref in enumerate(creator.outputs) if ref() is current)
+                creator.modified_outputs = {*getattr(creator, "modified_outputs", ()), index}
+            written.extend(_viewed_tensors(current))
+
+
+def set_item(tensor, index, value):
+    """tensor[index] = value. Outside a graph it writes straight into the indexed
+    elements (no copy of the whole array); in a graph it goes through ``in_place``."""
+    if _records_graph(tensor, (value,)):
+        return in_place(
+            tensor,
+            "__setitem__",
+            lambda old: ops.inplace.setitem(old, index, old if value is tensor else value),
+            value,
+        )
+    _check_writable(tensor, "__setitem__", graph=False)
+    raw = value.data if isinstance(value, Tensor) else value
+    xp = backend.get_array_module(tensor.data)
+    if not xp.can_cast(xp.asarray(raw).dtype, tensor.dtype, casting="same_kind"):
+        raise RuntimeError(
+            f"__setitem__: a value of dtype {xp.asarray(raw).dtype} cannot be written into "
+            f"a tensor of dtype {tensor.dtype}"
+        )
+    try:
+        tensor.data[ops.shape._raw_index(index, xp)] = raw
+    except (IndexError, ValueError) as error:
+        raise IndexError(
+            f"setitem: cannot assign a value of shape {getattr(value, 'shape', ())} at index "
+            f"{index!r} of a tensor of shape {tensor.shape}: {error}"
+        ) from error
+    _mark_written(tensor)
     return tensor
 
 
@@ -825,9 +912,25 @@ def _check_same_device(function, inputs):
 def run_backward(roots, root_grads, retain_graph=None, create_graph=False):
     """Backpropagate from ``roots`` and accumulate into the leaves' ``.grad``."""
     leaf_grads = _backpropagate(roots, root_grads, retain_graph, create_graph, capture=())
+    held = set()  # arrays already handed to a leaf in this backward
     with set_grad_enabled(create_graph):
         for leaf, leaf_grad in leaf_grads.items():
-            leaf.grad = leaf_grad if leaf.grad is None else leaf.grad + leaf_grad
+            if leaf.grad is not None:
+                leaf.grad = leaf.grad + leaf_grad
+            else:
+                leaf.grad = leaf_grad if create_graph else _own_grad(leaf_grad, held)
+
+
+def _own_grad(grad, held):
+    """A gradient a leaf may keep and change in place (p.grad.zero_(), clipping): a copy
+    when its array is read-only (a broadcast), a view of another array, or already some
+    other leaf's gradient (x + y hands both the same one)."""
+    array = grad.data
+    shared = array.base is not None or id(array) in held
+    if shared or not getattr(array.flags, "writeable", True):
+        grad = Tensor(array.copy())
+    held.add(id(grad.data))
+    return grad
 
 
 def grad(

@@ -299,3 +299,74 @@ def test_inplace_on_a_leaf_that_requires_grad_is_refused(device):
     w = sg.ones(3, device=device, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"relu\(inplace=True\): a leaf tensor that requires"):
         nn.ReLU(inplace=True)(w)
+
+
+# ----------------------------------------------------------------------------------
+# views, read-only broadcasts, released graphs, failed ops (the holes a review found)
+# ----------------------------------------------------------------------------------
+
+
+def test_a_view_in_the_graph_is_refused(device):
+    a = sg.randn(4, device=device, requires_grad=True)
+    h = a * 2
+    with pytest.raises(RuntimeError, match=r"add_: the tensor is a view of another one"):
+        h[1:].add_(1)
+    w = sg.randn(2, 3, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of another one .*Transpose|Permute"):
+        w.t().add_(1)
+
+
+def test_writing_through_a_recorded_view_bumps_its_base(device):
+    a = sg.randn(4, device=device, requires_grad=True)
+    w = sg.randn(4, device=device, requires_grad=True)
+    h = a * 2
+    z = (h * w).sum()
+    view = h[1:]
+    with sg.no_grad():
+        view.add_(1)
+    assert h._version == 1
+    with pytest.raises(RuntimeError, match="input 0 of Mul .* modified by an in-place op"):
+        z.backward()
+
+
+def test_a_read_only_broadcast_is_named():
+    x = sg.ones(3).expand(2, 3)
+    with pytest.raises(RuntimeError, match="read-only broadcast"):
+        x.add_(1)
+
+
+def test_a_failed_in_place_op_leaves_the_graph_as_it_was(device):
+    a = sg.randn(3, device=device, requires_grad=True)
+    h = a.exp()
+    with pytest.raises(RuntimeError, match="add_: the result has shape"):
+        h.add_(sg.zeros(5, 3, device=device))
+    h.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.exp(a.numpy()), rtol=1e-6)
+
+
+def test_in_place_after_the_graph_was_freed(device):
+    a = sg.randn(3, device=device, requires_grad=True)
+    h = a * 2
+    h.sum().backward()
+    with sg.no_grad():
+        h.mul_(0.5)
+    np.testing.assert_allclose(h.numpy(), a.numpy(), rtol=1e-6)
+
+
+def test_setitem_outside_a_graph_writes_only_the_indexed_elements(device):
+    x = sg.zeros(3, 4, device=device)
+    array = x.data
+    for row in range(3):
+        x[row, 1:3] = row + 1
+    assert x.data is array and x._version == 3
+    np.testing.assert_array_equal(x.numpy()[:, 1], [1, 2, 3])
+    with pytest.raises(RuntimeError, match="__setitem__: a value of dtype float.* int64"):
+        sg.zeros(3, dtype=sg.int64)[0] = 0.5
+
+
+def test_a_recursive_no_grad_function_restores_grad_mode():
+    @sg.no_grad
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(3) == 3 and sg.is_grad_enabled()

@@ -616,3 +616,16 @@ def test_clip_grad_errors_name_the_setting(call, error, message, device):
     params = sg_parameters(grads_for(3), device)
     with pytest.raises(error, match=r"clip_grad_(norm|value)_: expected .*" + message):
         call(params)
+
+
+def test_nll_loss_is_finite_with_a_zero_probability_at_another_class(device):
+    log_probs = np.log(np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75]]))
+    target = np.array([0, 2])
+    check_against_torch(
+        lambda x, t: F.nll_loss(x, t),
+        lambda x, t: torch.nn.functional.nll_loss(x, t),
+        [log_probs, target],
+        device,
+    )
+    loss = F.nll_loss(sg.tensor(log_probs, device=device), sg.tensor(target, device=device))
+    assert np.isfinite(loss.item())

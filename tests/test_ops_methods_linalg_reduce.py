@@ -314,3 +314,14 @@ def test_norm_errors_name_the_op(device):
 def test_reductions_and_products_are_twice_differentiable(name, op, device):
     x = np.random.default_rng(2).uniform(0.5, 2.0, size=(2, 3))
     assert sg.gradgradcheck(op, [sg.tensor(x, device=device, requires_grad=True)]), name
+
+
+@pytest.mark.parametrize("p", [2, 3, "fro"])
+def test_norm_of_zeros_has_a_zero_gradient_as_torch(p, device):
+    values = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+    check_against_torch(
+        lambda x: x.norm(p=p, dim=1), lambda x: x.norm(p=p, dim=1), [values], device
+    )
+    x = sg.zeros(2, 3, device=device, requires_grad=True)
+    x.norm(p=p).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0)

@@ -343,3 +343,4 @@ def _copy_into(target, value):
     """Write value (a Tensor or an array) into target's array, in place."""
     array = value.data if isinstance(value, Tensor) else value
     target.data[...] = backend.to_device(array, target.device)
+    target._version += 1

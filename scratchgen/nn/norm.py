@@ -200,6 +200,8 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
         super().__init__()
+        if not isinstance(num_groups, int) or num_groups < 1:
+            raise ValueError(f"GroupNorm: expected num_groups >= 1, got {num_groups!r}")
         if num_channels % num_groups:
             raise ValueError(
                 f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "

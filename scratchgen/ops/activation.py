@@ -19,14 +19,7 @@ import math
 from scratchgen import backend
 from scratchgen.ops.elementwise import exp, sigmoid, tanh, where
 from scratchgen.ops.shape import _normalize_dim, reshape
-from scratchgen.tensor import Function, Tensor, in_place
-
-
-def _maybe_in_place(input, inplace, op_name, apply):
-    """apply(input), or with inplace=True the same value written into input's array."""
-    if not inplace:
-        return apply(input)
-    return in_place(input, f"{op_name}(inplace=True)", apply)
+from scratchgen.tensor import Function, Tensor, maybe_in_place
 
 
 def _check_floating(x, op_name):
@@ -72,14 +65,14 @@ def relu(input, inplace=False):
     rules, so a leaf that requires grad is refused while the graph is recorded).
     """
     _check_floating(input, "relu")
-    return _maybe_in_place(input, inplace, "relu", lambda x: ReLU()(x))
+    return maybe_in_place(input, inplace, "relu", lambda x: ReLU()(x))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, negative_slope * x otherwise (inplace: as in relu)."""
     _check_floating(input, "leaky_relu")
     function = LeakyReLU(float(negative_slope))
-    return _maybe_in_place(input, inplace, "leaky_relu", lambda x: function(x))
+    return maybe_in_place(input, inplace, "leaky_relu", lambda x: function(x))
 
 
 # ----------------------------------------------------------------------------------
@@ -111,7 +104,7 @@ class ELU(Function):
 def elu(input, alpha=1.0, inplace=False):
     """Exponential linear unit: x for x > 0, alpha (e^x - 1) otherwise (inplace: as in relu)."""
     _check_floating(input, "elu")
-    return _maybe_in_place(input, inplace, "elu", lambda x: ELU(float(alpha))(x))
+    return maybe_in_place(input, inplace, "elu", lambda x: ELU(float(alpha))(x))
 
 
 # ----------------------------------------------------------------------------------
@@ -254,7 +247,7 @@ class SiLU(Function):
 def silu(input, inplace=False):
     """Sigmoid linear unit (swish) x sigmoid(x) (inplace: as in relu)."""
     _check_floating(input, "silu")
-    return _maybe_in_place(input, inplace, "silu", lambda x: SiLU()(x))
+    return maybe_in_place(input, inplace, "silu", lambda x: SiLU()(x))
 
 
 # ----------------------------------------------------------------------------------

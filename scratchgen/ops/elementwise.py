@@ -8,6 +8,7 @@ gradient times the local derivative, summed back over the axes broadcasting adde
 """
 
 from scratchgen import backend
+from scratchgen.ops.convert import cast
 from scratchgen.ops.shape import broadcast_shapes, sum_to
 from scratchgen.tensor import Function, Tensor
 
@@ -479,6 +480,8 @@ def masked_fill(x, mask, value):
         )
     if not isinstance(value, Tensor):  # a number takes x's dtype, as in torch
         value = Tensor(backend.get_array_module(x.data).asarray(value, dtype=x.dtype))
+    elif value.dtype != x.dtype:  # so does a 0-d tensor
+        value = cast(value, x.dtype)
     return where(mask, value, x)
 
 

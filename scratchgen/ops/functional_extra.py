@@ -13,7 +13,7 @@ from scratchgen import backend
 from scratchgen.ops.elementwise import abs, clamp, where
 from scratchgen.ops.linalg import matmul
 from scratchgen.ops.shape import IndexAdd, _normalize_dim, reshape, transpose
-from scratchgen.tensor import Function, Tensor, in_place
+from scratchgen.tensor import Function, Tensor, maybe_in_place
 
 # ----------------------------------------------------------------------------------
 # linear
@@ -119,7 +119,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if not training or p == 0.0:
         return input
     function = Dropout(_kept_scale(input, p, input.shape))
-    return in_place(input, "dropout(inplace=True)", function) if inplace else function(input)
+    return maybe_in_place(input, inplace, "dropout", function)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -139,7 +139,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
         return input
     mask_shape = input.shape[:2] + (1,) * (input.ndim - 2)
     function = Dropout(_kept_scale(input, p, mask_shape))
-    return in_place(input, "dropout2d(inplace=True)", function) if inplace else function(input)
+    return maybe_in_place(input, inplace, "dropout2d", function)
 
 
 # ----------------------------------------------------------------------------------

@@ -111,11 +111,13 @@ def copied(x, src):
     """src broadcast to x's shape in x's dtype, as a new Tensor (the value of x.copy_(src))."""
     xp = backend.get_array_module(x.data)
     try:
-        xp.broadcast_shapes(src.shape, x.shape)
-    except ValueError as error:
+        fits = xp.broadcast_shapes(src.shape, x.shape) == x.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise RuntimeError(
             f"copy_: expected a source that broadcasts to {x.shape}, got shape {src.shape}"
-        ) from error
+        )
     return Copied()(x, src)
 
 

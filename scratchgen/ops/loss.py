@@ -425,7 +425,9 @@ class NLLLoss(Function):
 
     def forward(self, x):
         self.target_weights = _target_weights(x, self.target, self.class_weight, self.ignore_index)
-        return -(self.target_weights * x).sum(axis=1)
+        xp = backend.get_array_module(x)
+        picked = xp.where(self.target_weights != 0, x, 0)  # no 0 * -inf at other classes
+        return -(self.target_weights * picked).sum(axis=1)
 
     def backward(self, gl):
         return unsqueeze(gl, 1) * Tensor(-self.target_weights)

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 from scratchgen import backend
 from scratchgen.ops.convert import cast
-from scratchgen.ops.elementwise import abs, exp, ne, pow, sqrt
+from scratchgen.ops.elementwise import abs, exp, ne, pow, sqrt, where
 from scratchgen.ops.shape import _normalize_dim, broadcast_to, flip, reshape, sum_axes
 from scratchgen.tensor import Function, Tensor
 
@@ -283,7 +283,7 @@ def cumsum(x, dim, dtype=None):
     elif not backend.is_floating(x.dtype):
         x = cast(x, backend.int64)
     if x.ndim == 0:
-        return x
+        return x * 1  # a new tensor, as torch's (in-place ops must not reach the input)
     return CumSum(axis)(x)
 
 
@@ -308,9 +308,16 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         return (amax if p > 0 else amin)(abs(x), axes, keepdim)
     scale = _norm_scale(x, axes)
     scaled = abs(x / scale)
-    if p == 2:
-        return sqrt(sum(scaled * scaled, axes, keepdim)) * _squeezed(scale, axes, keepdim)
-    return pow(sum(pow(scaled, p), axes, keepdim), 1.0 / p) * _squeezed(scale, axes, keepdim)
+    total = sum(scaled * scaled if p == 2 else pow(scaled, p), axes, keepdim)
+    return _root_of_positive(total, p) * _squeezed(scale, axes, keepdim)
+
+
+def _root_of_positive(total, p):
+    """total^(1/p), and 0 with gradient 0 where total is 0 (torch's subgradient of the
+    norm at 0): the root is taken of max-masked values, so sqrt'(0) = inf never meets 0."""
+    positive = Tensor(total.data > 0)
+    root = sqrt if p == 2 else (lambda t: pow(t, 1.0 / p))
+    return where(positive, root(where(positive, total, 1.0)), 0.0)
 
 
 def _norm_order(p):

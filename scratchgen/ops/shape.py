@@ -461,8 +461,8 @@ def gather(x, dim, index):
     """
     axis = _normalize_dim(dim, x.ndim, "gather")
     _check_gather_index(x, axis, index)
-    if x.ndim == 0:  # the index is 0 (checked): the one element
-        return x
+    if x.ndim == 0:  # the index is 0 (checked): the one element, as a new tensor
+        return clone(x)
     xp = backend.get_array_module(index.data)
     positions = list(xp.ogrid[tuple(slice(size) for size in index.shape)])
     positions[axis : axis + 1] = [index.data]
@@ -579,7 +579,7 @@ def flip(x, dims):
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip: expected distinct dims, got {dims}")
     if x.ndim == 0 or not axes:
-        return x
+        return clone(x)  # a new tensor, as torch's (in-place ops must not reach x)
     return Flip(axes)(x)
 
 

@@ -42,3 +42,4 @@ def update_ema(average, network, decay):
         for mean, current in pairs:
             mean.data *= decay
             mean.data += (1.0 - decay) * current.data
+            mean._version += 1

@@ -100,6 +100,7 @@ class Optimizer:
                     if param.grad is not None:
                         state = self.state.setdefault(param, {})
                         self._update(param.data, param.grad.data, state, group)
+                        param._version += 1  # a graph that read the old value refuses backward
         return loss
 
     def _check_group(self, group):
