@@ -243,3 +243,85 @@ TRAINERS = {
     "MLP AE (batch 128)": mlp_ae_trainer,
     "CLIP text encoder (batch 256)": clip_text_trainer,
 }
+
+
+def pix2pix(lib, channels=(32, 64, 128, 128, 128), critic=(32, 64, 128), dropout=0.5):
+    """Pix2Pix's U-Net G (1 -> 1 channel, batch norm, skips) and PatchGAN D (2 channels),
+    layer for layer scratchgen.models.UNet and PatchDiscriminator, so that their state
+    dicts have the same keys. G is ModuleDict(downs, ups): run it with ``unet_forward``."""
+    nn = lib.nn
+    depth, widths, inner_widths = len(channels), (1, *channels), channels[::-1]
+    downs = []
+    for level in range(depth):
+        normed = 0 < level < depth - 1  # no norm at the first and the innermost level
+        layers = [nn.LeakyReLU(0.2)] if level else []
+        layers.append(nn.Conv2d(widths[level], widths[level + 1], 4, 2, 1, bias=not normed))
+        if normed:
+            layers.append(nn.BatchNorm2d(widths[level + 1]))
+        downs.append(nn.Sequential(*layers))
+    ups = []
+    for j in range(depth - 1):  # innermost first; the first one reads no skip
+        in_width, out_width = inner_widths[j] * (2 if j else 1), inner_widths[j + 1]
+        layers = [nn.ReLU(), nn.ConvTranspose2d(in_width, out_width, 4, 2, 1, bias=False)]
+        layers.append(nn.BatchNorm2d(out_width))
+        if j < 2 and dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        ups.append(nn.Sequential(*layers))
+    ups.append(nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(2 * channels[0], 1, 4, 2, 1), nn.Tanh()))
+    generator = nn.ModuleDict({"downs": nn.ModuleList(downs), "ups": nn.ModuleList(ups)})
+    return generator, patch_discriminator(lib, critic)
+
+
+def patch_discriminator(lib, critic=(32, 64, 128)):
+    """The PatchGAN on (input, output) pairs: Conv(4, s2; the last s1) BN LReLU(.2) per
+    width (no BN at the first), then Conv(critic[-1], 1, 4, 1, 1)."""
+    nn = lib.nn
+    layers, widths = [], (2, *critic)
+    for level in range(len(critic)):
+        stride = 2 if level < len(critic) - 1 else 1
+        layers.append(nn.Conv2d(widths[level], widths[level + 1], 4, stride, 1, bias=not level))
+        if level:
+            layers.append(nn.BatchNorm2d(widths[level + 1]))
+        layers.append(nn.LeakyReLU(0.2))
+    return nn.Sequential(*layers, nn.Conv2d(critic[-1], 1, 4, 1, 1))
+
+
+def unet_forward(lib, generator, x):
+    """The U-Net of ``pix2pix`` on x: each up after the first reads [encoder feature, h]."""
+    features = []
+    for down in generator["downs"]:
+        x = down(x)
+        features.append(x)
+    ups = list(generator["ups"])
+    h = ups[0](features[-1])
+    for up, skip in zip(ups[1:], reversed(features[:-1])):
+        h = up(lib.cat([skip, h], 1))
+    return h
+
+
+def pix2pix_update(lib, generator, discriminator, source, target, opt_d, opt_g, lambda_l1=100.0):
+    """One Pix2Pix step on a pair in [-1, 1]: D (BCE on logits, halved) on (source, target)
+    against (source, G(source)).detach(), then G (non-saturating + lambda_l1 L1) on the
+    same G(source) with D frozen. Returns the two losses; the gradients stay in .grad."""
+    F = lib.nn.functional
+    fake = unet_forward(lib, generator, source)
+    real_logits = discriminator(lib.cat([source, target], 1))
+    fake_logits = discriminator(lib.cat([source, fake.detach()], 1))
+    ones, zeros = lib.ones_like(real_logits), lib.zeros_like(real_logits)
+    loss_d = 0.5 * (
+        F.binary_cross_entropy_with_logits(real_logits, ones)
+        + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+    )
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    discriminator.requires_grad_(False)
+    adversarial = F.binary_cross_entropy_with_logits(
+        discriminator(lib.cat([source, fake], 1)), ones
+    )
+    loss_g = adversarial + lambda_l1 * F.l1_loss(fake, target)
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    discriminator.requires_grad_(True)
+    return loss_d, loss_g

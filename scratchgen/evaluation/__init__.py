@@ -5,12 +5,12 @@
     evaluation.snapshot(model, path)    the picture after every epoch (the Trainer)
     evaluation.figures(model, out)      the pictures of a finished run
 
-One module per family (autoencoder, vae, gan, classifier) holds its Report; ``reference``
+One module per family (autoencoder, vae, gan, classifier, pix2pix) holds its Report; ``reference``
 holds the reference classifier's use (features, FID, class shares, conditional accuracy).
 The pure metrics on arrays (psnr, ssim, auroc, frechet_distance) are `scratchgen.metrics`.
 """
 
-from scratchgen.evaluation import autoencoder, classifier, gan, reference, vae
+from scratchgen.evaluation import autoencoder, classifier, gan, pix2pix, reference, vae
 from scratchgen.evaluation.reference import (
     class_shares,
     classify,
@@ -51,6 +51,7 @@ __all__ = [
     "figures",
     "gan",
     "noisy",
+    "pix2pix",
     "reference",
     "reference_classifier",
     "report",

@@ -8,6 +8,8 @@ from scratchgen.models.autoencoder import ConvDenoisingAutoEncoder, MLPAutoEncod
 from scratchgen.models.base import TrainableModel, build, family, load, names, register
 from scratchgen.models.classifier import Classifier
 from scratchgen.models.gan import DCGAN, ConditionalGAN
+from scratchgen.models.pix2pix import PatchDiscriminator, Pix2Pix
+from scratchgen.models.unet import UNet
 from scratchgen.models.vae import VAE
 
 __all__ = [
@@ -16,7 +18,10 @@ __all__ = [
     "ConvDenoisingAutoEncoder",
     "DCGAN",
     "MLPAutoEncoder",
+    "PatchDiscriminator",
+    "Pix2Pix",
     "TrainableModel",
+    "UNet",
     "VAE",
     "build",
     "family",
