@@ -16,7 +16,7 @@ median over the rounds (of each round's median step, and of each round's ratio o
 medians), "round ratios" the lowest and highest ratio of a round, and the middle half
 (quartiles) of the ratios of paired turns, over all rounds.
 
-    python -m benchmarks.bench_models [--repeats N] [--rounds R] [--plot FILE.png]
+    python -m benchmarks.bench_models [--repeats N] [--rounds R] [--plot FILE.png] [--models M ...]
 """
 
 import argparse
@@ -123,6 +123,9 @@ def main(argv=None):
     parser.add_argument("--block", type=int, default=4, help="timed steps per turn")
     parser.add_argument("--rounds", type=int, default=3, help="fresh process pairs per model")
     parser.add_argument("--plot", default=None, help="save a bar chart of the ratios here")
+    parser.add_argument(
+        "--models", nargs="+", choices=list(TRAINERS), metavar="MODEL", help="only these models"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("LIBRARY", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -130,9 +133,9 @@ def main(argv=None):
         return
     if torch_or_none() is None:
         sys.exit("bench_models compares with PyTorch: pip install torch==2.13.0")
-    rounds = {model: [] for model in TRAINERS}
+    rounds = {model: [] for model in args.models or TRAINERS}
     for _ in range(args.rounds):
-        for model in TRAINERS:
+        for model in rounds:
             rounds[model].append(measure(model, args.repeats, args.block))
     rows = [summarize_rounds(model, model_rounds) for model, model_rounds in rounds.items()]
     print_table(

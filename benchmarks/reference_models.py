@@ -235,16 +235,6 @@ def cgan_trainer(lib, batch=64, classes=10):
     return step
 
 
-TRAINERS = {
-    "DCGAN pair (batch 64)": dcgan_trainer,
-    "CGAN pair (batch 64)": cgan_trainer,
-    "conv VAE (batch 128)": vae_trainer,
-    "conv DAE (batch 128)": conv_dae_trainer,
-    "MLP AE (batch 128)": mlp_ae_trainer,
-    "CLIP text encoder (batch 256)": clip_text_trainer,
-}
-
-
 def pix2pix(lib, channels=(32, 64, 128, 128, 128), critic=(32, 64, 128), dropout=0.5):
     """Pix2Pix's U-Net G (1 -> 1 channel, batch norm, skips) and PatchGAN D (2 channels),
     layer for layer scratchgen.models.UNet and PatchDiscriminator, so that their state
@@ -325,3 +315,29 @@ def pix2pix_update(lib, generator, discriminator, source, target, opt_d, opt_g, 
     opt_g.step()
     discriminator.requires_grad_(True)
     return loss_d, loss_g
+
+
+def pix2pix_trainer(lib, batch=16):
+    """A closure running one Pix2Pix step (D on pairs, halved; then G: non-saturating +
+    100 x L1; Adam 2e-4, betas (0.5, 0.999)) on a fixed batch of 32x32 pairs."""
+    generator, discriminator = pix2pix(lib)
+    opt_g = lib.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = lib.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    source = lib.rand(batch, 1, 32, 32) * 2 - 1
+    target = lib.rand(batch, 1, 32, 32) * 2 - 1
+
+    def step():
+        pix2pix_update(lib, generator, discriminator, source, target, opt_d, opt_g)
+
+    return step
+
+
+TRAINERS = {
+    "DCGAN pair (batch 64)": dcgan_trainer,
+    "CGAN pair (batch 64)": cgan_trainer,
+    "conv VAE (batch 128)": vae_trainer,
+    "conv DAE (batch 128)": conv_dae_trainer,
+    "MLP AE (batch 128)": mlp_ae_trainer,
+    "CLIP text encoder (batch 256)": clip_text_trainer,
+    "Pix2Pix pair (batch 16)": pix2pix_trainer,
+}
