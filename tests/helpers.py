@@ -97,3 +97,19 @@ def check_op(sg_fn, torch_fn, arrays, device, **gradcheck_tolerances):
     check_gradient(sg_fn, arrays, device, **gradcheck_tolerances)
     if torch_fn is not None:
         check_against_torch(sg_fn, torch_fn, arrays, device)
+
+
+def sg_constant(array, like):
+    """A scratchgen tensor outside the graph with like's dtype and device (weights)."""
+    return sg.tensor(np.asarray(array, dtype=like.dtype), device=like.device)
+
+
+def torch_constant(array, like):
+    """The torch twin of sg_constant (torch refuses gradients for these weights)."""
+    return torch.from_numpy(np.asarray(array)).to(like.dtype)
+
+
+def check_both_dtypes(sg_fn, torch_fn, arrays, device):
+    """Float64 gradcheck + torch comparison, then the float32 torch comparison."""
+    check_op(sg_fn, torch_fn, arrays, device)
+    check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float32)

@@ -8,7 +8,14 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-from helpers import check_against_torch, check_op, to_sg, torch
+from helpers import (
+    check_against_torch,
+    check_both_dtypes,
+    sg_constant,
+    to_sg,
+    torch,
+    torch_constant,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from strategies import arrays
@@ -25,22 +32,6 @@ REDUCTIONS = ["mean", "sum", "none"]
 def tf():
     """torch.nn.functional (the cases below only call it when torch is installed)."""
     return torch.nn.functional
-
-
-def sg_constant(array, like):
-    """A scratchgen tensor outside the graph with like's dtype and device (weights)."""
-    return sg.tensor(np.asarray(array, dtype=like.dtype), device=like.device)
-
-
-def torch_constant(array, like):
-    """The torch twin of sg_constant."""
-    return torch.from_numpy(np.asarray(array)).to(like.dtype)
-
-
-def check_both_dtypes(sg_fn, torch_fn, arrays_, device):
-    """Float64 gradcheck + torch comparison, then the float32 torch comparison."""
-    check_op(sg_fn, torch_fn, arrays_, device)
-    check_against_torch(sg_fn, torch_fn, arrays_, device, dtype=np.float32)
 
 
 rng = np.random.default_rng(0)

@@ -17,6 +17,14 @@ from scratchgen.nn.module import Module
 from scratchgen.nn.parameter import Parameter
 
 
+def reset_affine(layer):
+    """A norm layer's affine map back to the identity: weight = 1, bias = 0 (where present)."""
+    if layer.weight is not None:
+        init.ones_(layer.weight)
+    if layer.bias is not None:
+        init.zeros_(layer.bias)
+
+
 class _NormBase(Module):
     """Per-channel parameters and running statistics, as torch's _NormBase."""
 
@@ -46,10 +54,7 @@ class _NormBase(Module):
     def reset_parameters(self):
         """Running statistics reset, weight = 1, bias = 0."""
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, x, allowed_ndims, layout):
         if x.ndim not in allowed_ndims:
@@ -174,10 +179,7 @@ class LayerNorm(Module):
 
     def reset_parameters(self):
         """weight = 1, bias = 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -216,10 +218,7 @@ class GroupNorm(Module):
 
     def reset_parameters(self):
         """weight = 1, bias = 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, x):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
