@@ -700,7 +700,7 @@ def in_place(tensor, name, compute, *operands):
         old.creator = tensor.creator
     result = _checked_result(tensor, name, compute(old), graph)
     tensor.data[...] = result.data
-    _mark_written(tensor, keep_creator_output=graph)
+    mark_written(tensor, keep_creator_output=graph)
     if graph:
         if tensor.creator is not None:
             _replace_output(tensor.creator, tensor, old)
@@ -774,10 +774,12 @@ def _viewed_tensors(tensor):
     return [x for x in creator.inputs if xp.may_share_memory(x.data, tensor.data)]
 
 
-def _mark_written(tensor, keep_creator_output=False):
-    """Bump the version of tensor and of the tensors it is a view of (as far as the graph
-    records them); their creators' outputs, changed in place, can no longer be read by
-    backward (unless the graph keeps the old value: keep_creator_output for tensor)."""
+def mark_written(tensor, keep_creator_output=False):
+    """Record that tensor's array was changed in place: bump the version of tensor and of
+    the tensors it is a view of (as far as the graph records them); their creators'
+    outputs can no longer be read by backward (unless the graph keeps the old value:
+    keep_creator_output for tensor). Whatever writes into ``.data`` directly (an
+    optimiser's step, load_state_dict, the EMA update) calls this afterwards."""
     written, seen = [tensor], set()
     while written:
         current = written.pop()
@@ -818,7 +820,7 @@ def set_item(tensor, index, value):
             f"setitem: cannot assign a value of shape {getattr(value, 'shape', ())} at index "
             f"{index!r} of a tensor of shape {tensor.shape}: {error}"
         ) from error
-    _mark_written(tensor)
+    mark_written(tensor)
     return tensor
 
 

@@ -16,7 +16,7 @@ from collections import OrderedDict, namedtuple
 
 from scratchgen import backend
 from scratchgen.nn.parameter import Parameter
-from scratchgen.tensor import Tensor
+from scratchgen.tensor import Tensor, mark_written
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -343,4 +343,4 @@ def _copy_into(target, value):
     """Write value (a Tensor or an array) into target's array, in place."""
     array = value.data if isinstance(value, Tensor) else value
     target.data[...] = backend.to_device(array, target.device)
-    target._version += 1
+    mark_written(target)

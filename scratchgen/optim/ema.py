@@ -18,7 +18,7 @@ on other weights).
     update_ema(average, network, ema_decay(t, 0.999))
 """
 
-from scratchgen.tensor import no_grad
+from scratchgen.tensor import mark_written, no_grad
 
 
 def ema_decay(updates, decay):
@@ -42,4 +42,4 @@ def update_ema(average, network, decay):
         for mean, current in pairs:
             mean.data *= decay
             mean.data += (1.0 - decay) * current.data
-            mean._version += 1
+            mark_written(mean)

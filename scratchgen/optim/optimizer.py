@@ -21,7 +21,7 @@ objects, so models and views that share them see the new values.
 import numbers
 
 from scratchgen import backend
-from scratchgen.tensor import Tensor, enable_grad, no_grad
+from scratchgen.tensor import Tensor, enable_grad, mark_written, no_grad
 
 
 class Optimizer:
@@ -100,7 +100,7 @@ class Optimizer:
                     if param.grad is not None:
                         state = self.state.setdefault(param, {})
                         self._update(param.data, param.grad.data, state, group)
-                        param._version += 1  # a graph that read the old value refuses backward
+                        mark_written(param)  # a graph that read the old value refuses backward
         return loss
 
     def _check_group(self, group):
