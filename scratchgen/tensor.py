@@ -806,20 +806,7 @@ def set_item(tensor, index, value):
             value,
         )
     _check_writable(tensor, "__setitem__", graph=False)
-    raw = value.data if isinstance(value, Tensor) else value
-    xp = backend.get_array_module(tensor.data)
-    if not xp.can_cast(xp.asarray(raw).dtype, tensor.dtype, casting="same_kind"):
-        raise RuntimeError(
-            f"__setitem__: a value of dtype {xp.asarray(raw).dtype} cannot be written into "
-            f"a tensor of dtype {tensor.dtype}"
-        )
-    try:
-        tensor.data[ops.shape._raw_index(index, xp)] = raw
-    except (IndexError, ValueError) as error:
-        raise IndexError(
-            f"setitem: cannot assign a value of shape {getattr(value, 'shape', ())} at index "
-            f"{index!r} of a tensor of shape {tensor.shape}: {error}"
-        ) from error
+    ops.inplace.write_item(tensor, index, value)
     mark_written(tensor)
     return tensor
 

@@ -40,12 +40,12 @@ class SetItem(Function):
     dL/dx = g with g[index] = 0; dL/dv = g[index] summed down to v's shape.
     """
 
-    def __init__(self, index):
-        self.index = index
+    def __init__(self, index, shown_index, constant=None):
+        self.index, self.shown_index, self.constant = index, shown_index, constant
 
     def forward(self, x, value=None):
         y = x.copy()
-        y[self.index] = value if value is not None else self.constant
+        _assign(y, self.index, value if value is not None else self.constant, self.shown_index)
         return y
 
     def backward(self, gy):
@@ -60,17 +60,34 @@ class SetItem(Function):
 
 def setitem(x, index, value):
     """x with x[index] = value, as a new Tensor (value: a Tensor or a number)."""
+    raw_index = _raw_index(index, backend.get_array_module(x.data))
+    if isinstance(value, Tensor):
+        return SetItem(raw_index, index)(x, value)
+    return SetItem(raw_index, index, constant=value)(x)
+
+
+def write_item(x, index, value):
+    """x[index] = value written straight into x's array (no graph, no copy of x): what
+    ``x[index] = value`` does outside a graph."""
     xp = backend.get_array_module(x.data)
-    function = SetItem(_raw_index(index, xp))
+    raw_value = value.data if isinstance(value, Tensor) else value
+    value_dtype = xp.asarray(raw_value).dtype
+    if not xp.can_cast(value_dtype, x.dtype, casting="same_kind"):
+        raise RuntimeError(
+            f"__setitem__: a value of dtype {value_dtype} cannot be written into "
+            f"a tensor of dtype {x.dtype}"
+        )
+    _assign(x.data, _raw_index(index, xp), raw_value, index)
+
+
+def _assign(array, raw_index, value, shown_index):
+    """array[raw_index] = value, with one error naming setitem for a bad index or value."""
     try:
-        if isinstance(value, Tensor):
-            return function(x, value)
-        function.constant = value
-        return function(x)
+        array[raw_index] = value
     except (IndexError, ValueError) as error:
         raise IndexError(
             f"setitem: cannot assign a value of shape {getattr(value, 'shape', ())} at index "
-            f"{index!r} of a tensor of shape {x.shape}: {error}"
+            f"{shown_index!r} of a tensor of shape {array.shape}: {error}"
         ) from error
 
 

@@ -11,7 +11,7 @@ from collections import namedtuple
 from scratchgen import backend
 from scratchgen.ops.convert import cast
 from scratchgen.ops.elementwise import abs, exp, ne, pow, sqrt, where
-from scratchgen.ops.shape import _normalize_dim, broadcast_to, flip, reshape, sum_axes
+from scratchgen.ops.shape import _normalize_dim, broadcast_to, clone, flip, reshape, sum_axes
 from scratchgen.tensor import Function, Tensor
 
 
@@ -283,7 +283,7 @@ def cumsum(x, dim, dtype=None):
     elif not backend.is_floating(x.dtype):
         x = cast(x, backend.int64)
     if x.ndim == 0:
-        return x * 1  # a new tensor, as torch's (in-place ops must not reach the input)
+        return clone(x)  # a new tensor, as torch's (in-place ops must not reach the input)
     return CumSum(axis)(x)
 
 
