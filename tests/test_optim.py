@@ -259,6 +259,21 @@ def test_step_with_closure_returns_the_loss(device):
 # -- state dicts --------------------------------------------------------------------------
 
 
+def resume_half_way(name, kwargs, device):
+    """10 steps straight, and 5 steps + a state-dict round trip + 5 steps: (the resumed
+    optimizer, its checkpoint, its params, the resumed trajectory, the straight one)."""
+    uninterrupted, _, _ = sg_run(name, kwargs, device, steps=10)
+    first_half, optimizer, _ = sg_run(name, kwargs, device, steps=5)
+    checkpoint = copy.deepcopy(optimizer.state_dict())
+    _, x, y = problem()
+    params = sg_params(first_half[-1], device)
+    resumed = getattr(optim, name)(params, lr=123.0)  # the saved options win
+    resumed.load_state_dict(checkpoint)
+    xs, ys = sg.tensor(x, device=device), sg.tensor(y, device=device)
+    second_half = train(params, resumed, xs, ys, 5)
+    return resumed, checkpoint, params, second_half, uninterrupted
+
+
 @pytest.mark.parametrize(
     "name, kwargs",
     [
@@ -268,17 +283,8 @@ def test_step_with_closure_returns_the_loss(device):
     ],
 )
 def test_state_dict_round_trip_continues_bit_exactly(device, name, kwargs):
-    uninterrupted, _, _ = sg_run(name, kwargs, device, steps=10)
-    first_half, optimizer, _ = sg_run(name, kwargs, device, steps=5)
-    checkpoint = copy.deepcopy(optimizer.state_dict())
-
-    _, x, y = problem()
-    params = sg_params(first_half[-1], device)
-    resumed = getattr(optim, name)(params, lr=123.0)  # the saved options win
-    resumed.load_state_dict(checkpoint)
+    resumed, _, _, second_half, uninterrupted = resume_half_way(name, kwargs, device)
     assert resumed.param_groups[0]["lr"] == kwargs["lr"]
-    xs, ys = sg.tensor(x, device=device), sg.tensor(y, device=device)
-    second_half = train(params, resumed, xs, ys, 5)
     for mine, ref in zip(second_half[-1], uninterrupted[-1]):
         np.testing.assert_array_equal(mine, ref)
 

@@ -4,8 +4,6 @@ The conformance tests reuse tests/test_optim.py's tiny MLP problem: the same flo
 initial parameters in scratchgen and torch, 20 steps, the parameters compared after each.
 """
 
-import copy
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -15,11 +13,10 @@ from test_optim import (
     TRAJECTORY_TOLERANCE,
     a_param,
     assert_same_trajectory,
-    problem,
+    resume_half_way,
     sg_params,
     sg_run,
     torch_run,
-    train,
 )
 
 import scratchgen as sg
@@ -155,17 +152,8 @@ def test_step_updates_in_place_and_never_writes_the_gradient(device, name):
     ],
 )
 def test_state_dict_round_trip_continues_bit_exactly(device, name, kwargs):
-    uninterrupted, _, _ = sg_run(name, kwargs, device, steps=10)
-    first_half, optimizer, _ = sg_run(name, kwargs, device, steps=5)
-    checkpoint = copy.deepcopy(optimizer.state_dict())
-
-    _, x, y = problem()
-    params = sg_params(first_half[-1], device)
-    resumed = getattr(optim, name)(params, lr=123.0)  # the saved options win
-    resumed.load_state_dict(checkpoint)
+    resumed, checkpoint, params, second_half, uninterrupted = resume_half_way(name, kwargs, device)
     assert resumed.param_groups[0] == {**checkpoint["param_groups"][0], "params": params}
-    xs, ys = sg.tensor(x, device=device), sg.tensor(y, device=device)
-    second_half = train(params, resumed, xs, ys, 5)
     for mine, ref in zip(second_half[-1], uninterrupted[-1]):
         np.testing.assert_array_equal(mine, ref)
 
