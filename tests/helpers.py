@@ -113,3 +113,18 @@ def check_both_dtypes(sg_fn, torch_fn, arrays, device):
     """Float64 gradcheck + torch comparison, then the float32 torch comparison."""
     check_op(sg_fn, torch_fn, arrays, device)
     check_against_torch(sg_fn, torch_fn, arrays, device, dtype=np.float32)
+
+
+def class_loss_pair(name, reduction, weight=None, **options):
+    """The loss ``name`` of torch.nn.functional (cross_entropy, nll_loss) in scratchgen and
+    in torch, with the same options and the class weight as a constant of the input's type."""
+
+    def ours(x, t):
+        w = None if weight is None else sg_constant(weight, x)
+        return getattr(sg.nn.functional, name)(x, t, w, reduction=reduction, **options)
+
+    def theirs(x, t):
+        w = None if weight is None else torch_constant(weight, x)
+        return getattr(torch.nn.functional, name)(x, t, w, reduction=reduction, **options)
+
+    return ours, theirs

@@ -11,6 +11,7 @@ import pytest
 from helpers import (
     check_against_torch,
     check_both_dtypes,
+    class_loss_pair,
     sg_constant,
     to_sg,
     torch,
@@ -125,16 +126,7 @@ NLL_CASES = {
 
 def nll_loss_pair(reduction, weight=None, **options):
     """nll_loss of scratchgen and of torch with the same options (weight constant)."""
-
-    def ours(x, t):
-        w = None if weight is None else sg_constant(weight, x)
-        return F.nll_loss(x, t, w, reduction=reduction, **options)
-
-    def theirs(x, t):
-        w = None if weight is None else torch_constant(weight, x)
-        return tf().nll_loss(x, t, w, reduction=reduction, **options)
-
-    return ours, theirs
+    return class_loss_pair("nll_loss", reduction, weight, **options)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -5,6 +5,7 @@ import pytest
 from helpers import (
     check_against_torch,
     check_both_dtypes,
+    class_loss_pair,
     sg_constant,
     to_sg,
     torch,
@@ -189,16 +190,7 @@ CROSS_ENTROPY_CASES = {
 
 def cross_entropy_pair(reduction, weight=None, **options):
     """cross_entropy of scratchgen and of torch with the same options (weight constant)."""
-
-    def ours(x, t):
-        w = None if weight is None else sg_constant(weight, x)
-        return ops.cross_entropy(x, t, w, reduction=reduction, **options)
-
-    def theirs(x, t):
-        w = None if weight is None else torch_constant(weight, x)
-        return tf().cross_entropy(x, t, w, reduction=reduction, **options)
-
-    return ours, theirs
+    return class_loss_pair("cross_entropy", reduction, weight, **options)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
