@@ -29,6 +29,7 @@ import numpy
 import scratchgen as sg
 from scratchgen import losses, nn, optim
 from scratchgen.data import edges2digits, holed_digits
+from scratchgen.models import autoencoder
 from scratchgen.models.base import TrainableModel, register
 from scratchgen.models.gan import dcgan_init
 from scratchgen.models.unet import NORMS, UNet, conv_bias, norm_layer
@@ -118,9 +119,9 @@ def check_settings(task, recon, gan_loss, norm, lambda_l1, lambda_gan, dropout):
 
 
 def as_images(x, device):
-    """A float32 Tensor (N, 1, H, W) on ``device`` from a Tensor or an array."""
-    if not isinstance(x, sg.Tensor):
-        x = sg.tensor(numpy.asarray(x, dtype=numpy.float32), device=device)
+    """A float32 Tensor (N, 1, H, W) on ``device`` from a Tensor or an array (the
+    autoencoders' as_images, with a shape check for translate)."""
+    x = autoencoder.as_images(x, device)
     if x.ndim != 4 or x.shape[1] != 1:
         raise ValueError(f"translate: expected images (N, 1, H, W), got shape {tuple(x.shape)}")
     return x
