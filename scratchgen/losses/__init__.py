@@ -1,0 +1,71 @@
+"""Losses of the generative models, one module per family, all importable from here:
+vae (the ELBO and its importance-weighted bound), gan (the GAN losses and their gradient
+penalties); reduction holds what they share.
+
+Every loss is composed of differentiable ops, so its gradient (and, for the gradient
+penalties, the double backward) comes from the engine and is checked by gradcheck.
+
+VAE (x the data, z the latent, q(z|x) = N(mu, diag e^logvar) the encoder, p(z) = N(0, I)):
+
+    bernoulli_reconstruction   -log p(x|z) = sum_pixels BCE-with-logits(logits, x)
+    gaussian_reconstruction    sum_pixels (x_hat - x)^2
+    gaussian_kl                KL(q(z|x) || p(z)) = 1/2 sum_j (mu_j^2 + e^logvar_j - 1 - logvar_j)
+    reparameterize             z = mu + e^(logvar/2) eps,  eps ~ N(0, I)
+    negative_elbo              recon + beta KL   (the training loss; elbo is its negation)
+    iwae_bound                 L_k = log (1/k) sum_i p(x, z_i) / q(z_i|x),  z_i ~ q(z|x)
+
+Per-example quantities are summed over every non-batch axis (nats per example) and, with
+reduction="mean" (the default), averaged over the batch. Averaging over pixels instead
+while summing the KL over latents would weigh the KL 784 times too much on MNIST and
+collapse the posterior.
+
+GAN, on discriminator logits r = D(x) (real) and f = D(G(z)) (fake), means over all logits:
+
+    kind             discriminator loss                   generator loss
+    minimax          softplus(-r) + softplus(f)           -softplus(f)  = log(1 - D(G(z)))
+    non_saturating   softplus(-r) + softplus(f)           softplus(-f)  = -log D(G(z))
+    lsgan            ((r - 1)^2 + f^2) / 2                (f - 1)^2 / 2
+    hinge            relu(1 - r) + relu(1 + f)            -f
+
+softplus(-r) = -log sigmoid(r) is BCE-with-logits against target 1, softplus(f) against 0:
+the fused, overflow-free op computes both. Penalties: r1_penalty, wgan_gp_penalty;
+lazy_weight applies a penalty every k-th step only (lazy R1).
+"""
+
+from scratchgen.losses.gan import (
+    BCE_KINDS,
+    GAN_KINDS,
+    discriminator_loss,
+    generator_loss,
+    lazy_weight,
+    r1_penalty,
+    wgan_gp_penalty,
+)
+from scratchgen.losses.reduction import REDUCTIONS
+from scratchgen.losses.vae import (
+    bernoulli_reconstruction,
+    elbo,
+    gaussian_kl,
+    gaussian_reconstruction,
+    iwae_bound,
+    negative_elbo,
+    reparameterize,
+)
+
+__all__ = [
+    "BCE_KINDS",
+    "GAN_KINDS",
+    "REDUCTIONS",
+    "bernoulli_reconstruction",
+    "discriminator_loss",
+    "elbo",
+    "gaussian_kl",
+    "gaussian_reconstruction",
+    "generator_loss",
+    "iwae_bound",
+    "lazy_weight",
+    "negative_elbo",
+    "r1_penalty",
+    "reparameterize",
+    "wgan_gp_penalty",
+]
