@@ -542,3 +542,20 @@ def test_bad_scheduler_input(device):
         LinearDecayLR(optimizer, n_constant=-1, n_decay=3)
     with pytest.raises(ValueError, match="linear_decay_lambda: expected n_constant"):
         linear_decay_lambda(1.5, 3)
+
+
+@pytest.mark.parametrize("name, kwargs", CASES, ids=CASE_IDS)
+def test_a_0d_parameter_matches_torch(device, name, kwargs):
+    """A scalar parameter (CLIP's logit scale, a temperature) steps as torch's does."""
+    torch = pytest.importorskip("torch")
+    ours = sg.nn.Parameter(sg.tensor(np.float64(0.5), device=device))
+    theirs = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    opt_ours = getattr(sg.optim, name)([ours], **kwargs)
+    opt_theirs = getattr(torch.optim, name)([theirs], **kwargs)
+    for _ in range(5):
+        for param, optimizer in ((ours, opt_ours), (theirs, opt_theirs)):
+            optimizer.zero_grad()
+            ((param - 3.0) ** 2 * param.exp()).backward()
+            optimizer.step()
+    assert ours.shape == ()
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), **TRAJECTORY_TOLERANCE)

@@ -73,8 +73,8 @@ class Adam(Optimizer):
 
         xp = backend.get_array_module(param)
         exp_avg, exp_avg_sq = state["exp_avg"].data, state["exp_avg_sq"].data
-        # m <- m + (1 - beta1) (g - m)
-        scratch = xp.subtract(grad, exp_avg)
+        # m <- m + (1 - beta1) (g - m); scratch is an array even for a 0-d parameter
+        scratch = xp.subtract(grad, exp_avg, out=xp.empty_like(exp_avg))
         scratch *= 1 - beta1
         exp_avg += scratch
         # v <- beta2 v + (1 - beta2) g^2
