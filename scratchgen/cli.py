@@ -3,6 +3,8 @@
 scratchgen train classifier            train a model family, progress bar, run folder
 scratchgen sample runs/vae --n 64 --out vae.png
 scratchgen eval runs/classifier        the family's metrics, also in RUN/metrics.json
+scratchgen retrieve runs/clip "a thick seven leaning right" --k 16 --out q.png
+scratchgen eval runs/cyclegan --baseline runs/dae   (a baseline run scored beside it)
 scratchgen info | gradcheck | bench | demo
 """
 
@@ -148,13 +150,37 @@ def cmd_sample(args):
         raise CommandError(f"sample: model {model.name!r} is not generative; it has no samples")
     labels = sample_labels(model, args.n, args.labels)
     stem = output_stem(args.out)
-    images = model.sample(args.n, labels=labels)
+    options = sampling_options(model, args)
+    try:
+        images = model.sample(args.n, labels=labels, **options)
+    except ValueError as error:
+        if not options:
+            raise
+        raise CommandError(str(error)) from None
     arrays = {"images": images.astype(numpy.float32)}
     if labels is not None:
         arrays["labels"] = labels.astype(numpy.int64)
     numpy.savez(stem + ".npz", **arrays)
     image_grid(images, stem + ".png")
     print(f"wrote {stem}.png and {stem}.npz")
+
+
+SAMPLING_OPTIONS = ("steps", "guidance", "sampler")  # --steps S, --guidance W, --sampler
+
+
+def sampling_options(model, args):
+    """{option: value} of the --steps / --guidance / --sampler given, each only for a model
+    whose ``sample`` takes it (a diffusion model); a one-line error for any other."""
+    accepted = inspect.signature(model.sample).parameters
+    options = {}
+    for name in SAMPLING_OPTIONS:
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if name not in accepted:
+            raise CommandError(f"sample: --{name}: model {model.name!r} takes no {name}")
+        options[name] = value
+    return options
 
 
 def sample_labels(model, n, requested):
@@ -192,7 +218,13 @@ def cmd_eval(args):
     from scratchgen import evaluation
 
     model = load_run(args.run, args.device)
-    metrics = evaluation.evaluate(model)
+    baseline = None if args.baseline is None else load_run(args.baseline, args.device)
+    try:
+        metrics = evaluation.evaluate(model, baseline=baseline)
+    except ValueError as error:
+        if baseline is None:
+            raise
+        raise CommandError(f"eval: --baseline {args.baseline}: {error}") from None
     for name, value in metrics.items():
         print(f"{name:>24}: {format_metric(value)}")
     path = os.path.join(args.run, "metrics.json")
@@ -201,6 +233,21 @@ def cmd_eval(args):
     print(f"wrote {path}")
     for figure in evaluation.figures(model, args.run):
         print(f"wrote {figure}")
+
+
+def cmd_retrieve(args):
+    from scratchgen.evaluation import clip
+
+    model = load_run(args.run, args.device)
+    if model.name != "clip":
+        raise CommandError(f"retrieve: {args.run!r} holds a {model.name!r} run, not a clip run")
+    check_out_folder("retrieve", args.out)
+    try:
+        images, scores = clip.CLIPReport(model).retrieve([args.query], args.k)[0]
+    except ValueError as error:
+        raise CommandError(f"retrieve: {error}") from None
+    clip.retrieval_figure([args.query], [images], [scores], args.out)
+    print(f"wrote {args.out}: the {len(images)} test digits closest to {args.query!r}")
 
 
 def format_metric(value):
@@ -328,6 +375,9 @@ def build_parser():
     sample.add_argument("--n", type=at_least(1), default=64, help="number of samples (64)")
     sample.add_argument("--labels", type=int, nargs="+", help="classes, repeated to fill --n")
     sample.add_argument("--out", default="samples.png", help="PNG grid; an .npz goes beside it")
+    sample.add_argument("--steps", type=at_least(1), help="sampling steps (ddpm: DDIM's S)")
+    sample.add_argument("--guidance", type=float, help="classifier-free guidance w (ddpm)")
+    sample.add_argument("--sampler", choices=["ddpm", "ddim"], help="the reverse process (ddpm)")
     add_device(sample)
     sample.set_defaults(handler=cmd_sample)
 
@@ -335,8 +385,21 @@ def build_parser():
         "eval", help="the metrics of a run (RUN/metrics.json), and its figures redrawn"
     )
     evaluate.add_argument("run", help="the run folder")
+    evaluate.add_argument(
+        "--baseline", metavar="RUN", help="a run scored beside it (cyclegan denoise: a dae run)"
+    )
     add_device(evaluate)
     evaluate.set_defaults(handler=cmd_eval)
+
+    retrieve = commands.add_parser(
+        "retrieve", help="the test digits a clip run finds for a sentence, with their scores"
+    )
+    retrieve.add_argument("run", help="the clip run folder")
+    retrieve.add_argument("query", help='e.g. "a thick seven leaning right"')
+    retrieve.add_argument("--k", type=at_least(1), default=16, help="digits shown (16)")
+    retrieve.add_argument("--out", default="retrieval.png", help="where to save the picture")
+    add_device(retrieve)
+    retrieve.set_defaults(handler=cmd_retrieve)
 
     info = commands.add_parser("info", help="version, backends, whether a GPU is usable")
     info.set_defaults(handler=cmd_info)

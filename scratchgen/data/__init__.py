@@ -13,13 +13,17 @@ into Tensors on the chosen device. Origin and licence of the digits: DATA_LICENS
 
 from scratchgen.data.augment import random_shift
 from scratchgen.data.captions import (
+    HELD_OUT_COMPOSITIONS,
     Tokenizer,
     all_captions,
     captioned_digits,
     class_prompts,
+    held_out_captions,
     ink_mass,
+    is_held_out,
     make_caption,
     parse_caption,
+    seen_captioned_digits,
     slant,
 )
 from scratchgen.data.dataset import ArrayDataset
@@ -31,9 +35,11 @@ from scratchgen.data.synthetic import (
     holed_digits,
     ink_style,
     morphological_gradient,
+    noisy_digits2clean,
 )
 
 __all__ = [
+    "HELD_OUT_COMPOSITIONS",
     "ArrayDataset",
     "DataLoader",
     "Tokenizer",
@@ -42,15 +48,19 @@ __all__ = [
     "class_prompts",
     "digits2ink",
     "edges2digits",
+    "held_out_captions",
     "holed_digits",
     "ink_mass",
     "ink_style",
+    "is_held_out",
     "make_caption",
     "mnist",
     "morphological_gradient",
+    "noisy_digits2clean",
     "parse_caption",
     "random_shift",
     "read_idx",
+    "seen_captioned_digits",
     "slant",
     "stratified_split",
 ]

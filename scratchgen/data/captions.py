@@ -13,6 +13,15 @@ attributes measured on the 28x28 image:
   |s| <= 0.15 (about 8.5 degrees) is "upright", s > 0.15 "leaning right",
   s < -0.15 "leaning left".
 
+Held-out compositions: six (digit, thickness, slant) combinations of the 60,
+HELD_OUT_COMPOSITIONS, one for each (thickness, slant) pair and each with another digit,
+are left out of CLIP's training data (``seen_captioned_digits``): neither their captions
+nor their images are trained on. Their test images measure whether a model composes
+words it only learned apart:
+
+    a thick seven leaning right    a thin four leaning left     a thick nine leaning left
+    a thin two upright             a thick eight upright        a thin three leaning right
+
 The article is "an" before a vowel sound ("an eight"), "a" otherwise ("a one"). In the
 captions a thickness word always follows it, so captions use "a"; the class prompts of
 ``class_prompts`` ("a seven", "an eight") use both, and parse_caption accepts both.
@@ -31,6 +40,14 @@ THICKNESSES = ("thin", "thick")
 SLANTS = ("leaning left", "upright", "leaning right")
 SLANT_THRESHOLD = 0.15
 PAD_WORD = "<pad>"
+HELD_OUT_COMPOSITIONS = (  # (digit, thickness, slant): never in CLIP's training data
+    (7, "thick", "leaning right"),
+    (4, "thin", "leaning left"),
+    (9, "thick", "leaning left"),
+    (2, "thin", "upright"),
+    (8, "thick", "upright"),
+    (3, "thin", "leaning right"),
+)
 
 
 def ink_mass(images):
@@ -127,6 +144,16 @@ def all_captions():
     ]
 
 
+def held_out_captions():
+    """The captions of the HELD_OUT_COMPOSITIONS, e.g. "a thick seven leaning right"."""
+    return [make_caption(*composition) for composition in HELD_OUT_COMPOSITIONS]
+
+
+def is_held_out(captions):
+    """A bool array: which of the captions (a list or array of str) are held out."""
+    return np.isin(np.asarray(captions), held_out_captions())
+
+
 def class_prompts():
     """One prompt per class for zero-shot classification: "a zero", ..., "an eight", ..."""
     return [f"{article(name)} {name}" for name in DIGIT_NAMES]
@@ -171,8 +198,8 @@ class Tokenizer:
             for column, word in enumerate(words):
                 if word not in self.word_to_id:
                     raise ValueError(
-                        f"Tokenizer.encode: unknown word {word!r} in {text!r}; "
-                        f"known words: {self.vocab[1:]}"
+                        f"Tokenizer.encode: unknown word {word!r} in {text!r}; the vocabulary "
+                        f"has {self.vocab_size} entries, <pad> and {' '.join(self.vocab[1:])}"
                     )
                 tokens[row, column] = self.word_to_id[word]
         return tokens
@@ -221,6 +248,17 @@ def captioned_digits(split="train"):
     for array in arrays.values():
         array.setflags(write=False)
     return ArrayDataset(**arrays)
+
+
+@functools.cache
+def seen_captioned_digits(split="train"):
+    """captioned_digits(split) without the digits of the HELD_OUT_COMPOSITIONS: what CLIP
+    trains on (3,554 of the 4,000 training digits). The cached arrays are read-only."""
+    digits = captioned_digits(split)
+    seen = digits.subset(np.flatnonzero(~is_held_out(digits.arrays["caption"])))
+    for array in seen.arrays.values():
+        array.setflags(write=False)
+    return seen
 
 
 def _single_channel(name, images):

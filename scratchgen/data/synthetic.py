@@ -10,6 +10,9 @@ halve cleanly). The sets are deterministic and built on first use, then cached:
 - digits2ink (unpaired): domain A = the grey digit on 3 channels, domain B = orange ink
   strokes (dilated with a 3x3 max filter) on navy paper. Training draws A and B from
   disjoint halves of the training digits; the test split keeps the true pairs.
+- noisy_digits2clean (unpaired, denoising): domain A = digits of one half with Gaussian
+  noise (sigma 0.3, clipped to [0, 1]) as a cheap scan would show them, domain B = clean
+  digits of the other half; the test split keeps the clean truth of each noisy digit.
 
 The cached arrays are shared between calls and read-only.
 """
@@ -29,6 +32,8 @@ INK = (1.0, 0.55, 0.0)  # orange, RGB in [0, 1]
 NAVY = (0.05, 0.10, 0.35)
 INK_HALVES_SEED = 0
 INK_HALF_PER_CLASS = TRAIN_PER_CLASS // 2
+SCAN_NOISE_SIGMA = 0.3  # the DAE's sigma (chapter 2)
+SCAN_NOISE_SEEDS = {"train": 1, "test": 2}
 
 
 def pad_to_32(images):
@@ -148,6 +153,26 @@ def digits2ink(split="train"):
         a_index=a_index,
         b_index=b_index,
     )
+
+
+@functools.cache
+def noisy_digits2clean(split="train"):
+    """Noisy digits (domain A) and clean digits (domain B), 1 x 32 x 32 float32.
+
+    noisy = clip(x + 0.3 eps, 0, 1), eps ~ N(0, 1) drawn once per split with a fixed seed
+    (the whole padded 32x32 image is noisy, as a scan is), so the set is deterministic.
+    train: ArrayDataset(a, b, a_index, b_index), the two halves of digits2ink: a = the
+      first half made noisy, b = the second half, clean, in a seed-0 random order.
+    test: ArrayDataset(a, b, label), the truth kept: b[i] is the clean digit under a[i].
+    """
+    digits = _padded_digits("noisy_digits2clean", split)
+    noise = np.random.default_rng(SCAN_NOISE_SEEDS[split]).standard_normal(digits["image"].shape)
+    noisy = np.clip(digits["image"] + SCAN_NOISE_SIGMA * noise, 0.0, 1.0).astype(np.float32)
+    if split == "test":
+        return _frozen(a=noisy, b=digits["image"], label=digits["label"])
+    a_index, b_half = stratified_split(digits["label"], INK_HALF_PER_CLASS, INK_HALVES_SEED)
+    b_index = np.random.default_rng(INK_HALVES_SEED).permutation(b_half)
+    return _frozen(a=noisy[a_index], b=digits["image"][b_index], a_index=a_index, b_index=b_index)
 
 
 def _padded_digits(name, split):

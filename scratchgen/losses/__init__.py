@@ -1,6 +1,7 @@
 """Losses of the generative models, one module per family, all importable from here:
 vae (the ELBO and its importance-weighted bound), gan (the GAN losses and their gradient
-penalties); reduction holds what they share.
+penalties), cycle (CycleGAN's cycle and identity L1), clip (CLIP's symmetric
+cross-entropy); reduction holds what they share.
 
 Every loss is composed of differentiable ops, so its gradient (and, for the gradient
 penalties, the double backward) comes from the engine and is checked by gradcheck.
@@ -30,8 +31,39 @@ GAN, on discriminator logits r = D(x) (real) and f = D(G(z)) (fake), means over 
 softplus(-r) = -log sigmoid(r) is BCE-with-logits against target 1, softplus(f) against 0:
 the fused, overflow-free op computes both. Penalties: r1_penalty, wgan_gp_penalty;
 lazy_weight applies a penalty every k-th step only (lazy R1).
+
+CycleGAN, on translators G: A -> B and F: B -> A (n the number of elements):
+
+    cycle_loss       mean |F(G(a)) - a|    (and mean |G(F(b)) - b| the other way)
+    identity_loss    mean |G(b) - b|       (and mean |F(a) - a|)
+
+Diffusion (losses.diffusion; x_0 the data in [-1, 1], 0-based steps t, a NoiseSchedule):
+
+    q_sample                  x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
+    q_posterior               mean and variance of q(x_{t-1} | x_t, x_0)
+    simple_loss               mean (eps_theta - eps)^2   (Ho et al.'s L_simple)
+    prior_kl                  L_T = KL(q(x_T | x_0) || N(0, I))
+    gaussian_kl_terms         L_{t-1} = KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t))
+    decoder_nll               L_0 = -log p(x_0 | x_1), discretised over 256 bins
+
+CLIP, on the logits l_ij = s u_i . v_j of N images against their N texts:
+
+    clip_loss        ( CE(l, diagonal) + CE(l^T, diagonal) ) / 2
 """
 
+from scratchgen.losses.clip import clip_loss
+from scratchgen.losses.cycle import cycle_loss, identity_loss
+from scratchgen.losses.diffusion import (
+    NoiseSchedule,
+    decoder_nll,
+    discretized_gaussian_nll,
+    gaussian_kl_terms,
+    normal_kl,
+    prior_kl,
+    q_posterior,
+    q_sample,
+    simple_loss,
+)
 from scratchgen.losses.gan import (
     BCE_KINDS,
     GAN_KINDS,
@@ -56,16 +88,28 @@ __all__ = [
     "BCE_KINDS",
     "GAN_KINDS",
     "REDUCTIONS",
+    "NoiseSchedule",
     "bernoulli_reconstruction",
+    "clip_loss",
+    "cycle_loss",
+    "decoder_nll",
+    "discretized_gaussian_nll",
     "discriminator_loss",
     "elbo",
     "gaussian_kl",
+    "gaussian_kl_terms",
     "gaussian_reconstruction",
     "generator_loss",
+    "identity_loss",
     "iwae_bound",
     "lazy_weight",
     "negative_elbo",
+    "normal_kl",
+    "prior_kl",
+    "q_posterior",
+    "q_sample",
     "r1_penalty",
     "reparameterize",
+    "simple_loss",
     "wgan_gp_penalty",
 ]
