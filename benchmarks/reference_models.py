@@ -6,6 +6,8 @@ PyTorch twin and ours cannot drift apart. Each ``*_step`` is one training step:
 forward, backward and the optimizer update.
 """
 
+import math
+
 
 def dcgan(lib, generator_in=64, discriminator_in=1):
     """DCGAN generator and discriminator (28x28, latent 64; wider inputs for the CGAN)."""
@@ -136,30 +138,106 @@ def clip_text_encoder(lib, vocab=32, length=8, width=64):
 def clip_text_trainer(lib, batch=256, vocab=32, length=8, width=64):
     """One step of the text tower against fixed image embeddings (symmetric InfoNCE)."""
     F = lib.nn.functional
-    (embed, layer1, layer2, norm, project), positions = clip_text_encoder(lib, vocab, length, width)
-    params = [positions]
-    for module in (embed, layer1, layer2, norm, project):
-        params += list(module.parameters())
-    opt = lib.optim.AdamW(params, lr=1e-3)
-    tokens = lib.randint(1, vocab, (batch, length))
-    lengths = lib.randint(3, length + 1, (batch,))
-    padding = lib.arange(length)[None, :] >= lengths[:, None]  # True = padding
-    keep = (~padding).float()
+    text_encoder = clip_text_encoder(lib, vocab, length, width)
+    opt = lib.optim.AdamW(text_parameters(text_encoder), lr=1e-3)
+    tokens, padding = random_tokens(lib, batch, vocab, length)
     images = F.normalize(lib.randn(batch, width), dim=1)
     labels = lib.arange(batch)
 
     def step():
-        h = embed(tokens) + positions
-        h = layer1(h, src_key_padding_mask=padding)
-        h = layer2(h, src_key_padding_mask=padding)
-        h = norm(h)
-        pooled = (h * keep[:, :, None]).sum(1) / keep.sum(1, keepdim=True)
-        text = F.normalize(project(pooled), dim=1)
+        text = clip_text_features(lib, text_encoder, tokens, padding)
         logits = text @ images.T * 14.3
         loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+    return step
+
+
+def text_parameters(text_encoder):
+    modules, positions = text_encoder
+    return [positions, *modules.parameters()]
+
+
+def random_tokens(lib, batch, vocab, length):
+    """Word ids (batch, length) with 3..length real tokens a row, and the padding mask."""
+    tokens = lib.randint(1, vocab, (batch, length))
+    lengths = lib.randint(3, length + 1, (batch,))
+    padding = lib.arange(length)[None, :] >= lengths[:, None]  # True = padding
+    return tokens, padding
+
+
+def clip_text_features(lib, text_encoder, tokens, padding):
+    """Unit text embeddings: the layers, then the mean over the real tokens, projected."""
+    (embed, layer1, layer2, norm, project), positions = text_encoder
+    keep = (~padding).float()
+    h = embed(tokens) + positions
+    h = layer1(h, src_key_padding_mask=padding)
+    h = layer2(h, src_key_padding_mask=padding)
+    h = norm(h)
+    pooled = (h * keep[:, :, None]).sum(1) / keep.sum(1, keepdim=True)
+    return lib.nn.functional.normalize(project(pooled), dim=1)
+
+
+def clip_image_encoder(lib, width=64):
+    """Three Conv BN ReLU blocks (32, 64, 128; max-pool after the first two), the mean
+    over positions (in the step), Linear(128, width)."""
+    nn = lib.nn
+    body = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.BatchNorm2d(64),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 3, padding=1),
+        nn.BatchNorm2d(128),
+        nn.ReLU(),
+    )
+    return body, nn.Linear(128, width)
+
+
+def clip_model(lib, vocab=19, length=5, width=64):
+    """(image body, image projection, text encoder, logit scale) of scratchgen.models.CLIP,
+    and AdamW 1e-3 over them (weight decay 0.1, none for the logit scale)."""
+    body, image_projection = clip_image_encoder(lib, width)
+    text_encoder = clip_text_encoder(lib, vocab, length, width)
+    logit_scale = lib.nn.Parameter(lib.tensor(math.log(1 / 0.07)))
+    decayed = [*body.parameters(), *image_projection.parameters()]
+    decayed += text_parameters(text_encoder)
+    groups = [{"params": decayed}, {"params": [logit_scale], "weight_decay": 0.0}]
+    opt = lib.optim.AdamW(groups, lr=1e-3, weight_decay=0.1)
+    return (body, image_projection, text_encoder, logit_scale), opt
+
+
+def clip_update(lib, parts, opt, images, tokens, padding):
+    """One AdamW step on the symmetric cross-entropy of the logits s u_i . v_j (s = exp(t)
+    clamped at 100); returns the loss."""
+    F = lib.nn.functional
+    body, image_projection, text_encoder, logit_scale = parts
+    image = F.normalize(image_projection(body(images).mean(dim=(2, 3))), dim=1)
+    text = clip_text_features(lib, text_encoder, tokens, padding)
+    logits = image @ text.T * logit_scale.clamp(max=math.log(100)).exp()
+    labels = lib.arange(len(images))
+    loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def clip_trainer(lib, batch=256, vocab=19, length=5, width=64):
+    """The full CLIP step of scratchgen.models.CLIP: both encoders, the learned logit
+    scale, symmetric cross-entropy, AdamW 1e-3."""
+    parts, opt = clip_model(lib, vocab, length, width)
+    images = lib.rand(batch, 1, 28, 28)
+    tokens, padding = random_tokens(lib, batch, vocab, length)
+
+    def step():
+        clip_update(lib, parts, opt, images, tokens, padding)
 
     return step
 
@@ -262,16 +340,19 @@ def pix2pix(lib, channels=(32, 64, 128, 128, 128), critic=(32, 64, 128), dropout
     return generator, patch_discriminator(lib, critic)
 
 
-def patch_discriminator(lib, critic=(32, 64, 128)):
+def patch_discriminator(lib, critic=(32, 64, 128), in_channels=2, instance_norm=False):
     """The PatchGAN on (input, output) pairs: Conv(4, s2; the last s1) BN LReLU(.2) per
-    width (no BN at the first), then Conv(critic[-1], 1, 4, 1, 1)."""
+    width (no BN at the first), then Conv(critic[-1], 1, 4, 1, 1). CycleGAN's reads one
+    image and normalises with InstanceNorm (no affine), so every conv keeps its bias."""
     nn = lib.nn
-    layers, widths = [], (2, *critic)
+    layers, widths = [], (in_channels, *critic)
+    norm = nn.InstanceNorm2d if instance_norm else nn.BatchNorm2d
     for level in range(len(critic)):
         stride = 2 if level < len(critic) - 1 else 1
-        layers.append(nn.Conv2d(widths[level], widths[level + 1], 4, stride, 1, bias=not level))
+        bias = instance_norm or not level
+        layers.append(nn.Conv2d(widths[level], widths[level + 1], 4, stride, 1, bias=bias))
         if level:
-            layers.append(nn.BatchNorm2d(widths[level + 1]))
+            layers.append(norm(widths[level + 1]))
         layers.append(nn.LeakyReLU(0.2))
     return nn.Sequential(*layers, nn.Conv2d(critic[-1], 1, 4, 1, 1))
 
@@ -332,6 +413,203 @@ def pix2pix_trainer(lib, batch=16):
     return step
 
 
+def resnet_block(lib, channels):
+    """x + (ReflectionPad(1) Conv3x3 IN ReLU ReflectionPad(1) Conv3x3 IN)(x)."""
+    nn = lib.nn
+
+    class ResnetBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = nn.Sequential(
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(channels, channels, 3),
+                nn.InstanceNorm2d(channels),
+                nn.ReLU(),
+                nn.ReflectionPad2d(1),
+                nn.Conv2d(channels, channels, 3),
+                nn.InstanceNorm2d(channels),
+            )
+
+        def forward(self, x):
+            return x + self.block(x)
+
+    return ResnetBlock()
+
+
+def resnet_generator(lib, channels=3, width=32, n_blocks=4):
+    """CycleGAN's G, layer for layer scratchgen.models.ResnetGenerator: c7s1-w d2w d4w,
+    n_blocks x R4w, u2w uw c7s1-channels, reflection padding, InstanceNorm, Tanh."""
+    nn = lib.nn
+    layers = [nn.ReflectionPad2d(3), nn.Conv2d(channels, width, 7)]
+    layers += [nn.InstanceNorm2d(width), nn.ReLU()]
+    for out_width in (2 * width, 4 * width):
+        layers += [nn.Conv2d(out_width // 2, out_width, 3, 2, 1)]
+        layers += [nn.InstanceNorm2d(out_width), nn.ReLU()]
+    layers += [resnet_block(lib, 4 * width) for _ in range(n_blocks)]
+    for in_width in (4 * width, 2 * width):
+        layers += [nn.ConvTranspose2d(in_width, in_width // 2, 3, 2, 1, output_padding=1)]
+        layers += [nn.InstanceNorm2d(in_width // 2), nn.ReLU()]
+    layers += [nn.ReflectionPad2d(3), nn.Conv2d(width, channels, 7), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def cyclegan(lib, channels=3, width=32, n_blocks=4):
+    """{"generator_ab", "generator_ba", "critic_a", "critic_b"}: the networks of
+    scratchgen.models.CycleGAN under its attribute names (same state-dict keys)."""
+    return {
+        "generator_ab": resnet_generator(lib, channels, width, n_blocks),
+        "generator_ba": resnet_generator(lib, channels, width, n_blocks),
+        "critic_a": patch_discriminator(lib, in_channels=channels, instance_norm=True),
+        "critic_b": patch_discriminator(lib, in_channels=channels, instance_norm=True),
+    }
+
+
+def cyclegan_update(lib, nets, real_a, real_b, opt_g, opt_d, lambda_cyc=10.0, lambda_id=5.0):
+    """One CycleGAN step on a's and b's in [-1, 1], as scratchgen's train_step with an
+    empty image pool (the fakes themselves go to the critics): G step (critics frozen),
+    LSGAN mean (D(fake) - 1)^2 both ways + lambda_cyc cycle L1 + lambda_id identity L1,
+    then the D step, (mean (D(real) - 1)^2 + mean D(fake)^2) / 2 per critic. G_AB(a) and
+    G_AB(b) go through in one pass (instance norm is per image). Returns the losses; the
+    gradients stay in .grad."""
+    F, n = lib.nn.functional, len(real_a)
+    g_ab, g_ba, d_a, d_b = (
+        nets[k] for k in ("generator_ab", "generator_ba", "critic_a", "critic_b")
+    )
+    ab, ba = g_ab(lib.cat([real_a, real_b])), g_ba(lib.cat([real_b, real_a]))
+    fake_b, id_b, fake_a, id_a = ab[:n], ab[n:], ba[:n], ba[n:]
+    rec_a, rec_b = g_ba(fake_b), g_ab(fake_a)
+    for critic in (d_a, d_b):
+        critic.requires_grad_(False)
+    scores_b, scores_a = d_b(fake_b), d_a(fake_a)
+    gan = F.mse_loss(scores_b, lib.ones_like(scores_b)) + F.mse_loss(
+        scores_a, lib.ones_like(scores_a)
+    )
+    cycle = F.l1_loss(rec_a, real_a) + F.l1_loss(rec_b, real_b)
+    identity = F.l1_loss(id_a, real_a) + F.l1_loss(id_b, real_b)
+    loss_g = gan + lambda_cyc * cycle + lambda_id * identity
+    opt_g.zero_grad()
+    loss_g.backward()
+    opt_g.step()
+    for critic in (d_a, d_b):
+        critic.requires_grad_(True)
+    loss_d = 0.0
+    for critic, real, fake in ((d_a, real_a, fake_a), (d_b, real_b, fake_b)):
+        scores = critic(lib.cat([real, fake.detach()]))
+        real_term = F.mse_loss(scores[:n], lib.ones_like(scores[:n]))
+        loss_d = loss_d + 0.5 * (real_term + F.mse_loss(scores[n:], lib.zeros_like(scores[n:])))
+    opt_d.zero_grad()
+    loss_d.backward()
+    opt_d.step()
+    return loss_g, loss_d
+
+
+def cyclegan_trainer(lib, batch=4):
+    """A closure running one CycleGAN step (Adam 2e-4, betas (0.5, 0.999)) on a fixed
+    batch of unpaired 3 x 32 x 32 images."""
+    nets = cyclegan(lib)
+    generators = [*nets["generator_ab"].parameters(), *nets["generator_ba"].parameters()]
+    critics = [*nets["critic_a"].parameters(), *nets["critic_b"].parameters()]
+    opt_g = lib.optim.Adam(generators, lr=2e-4, betas=(0.5, 0.999))
+    opt_d = lib.optim.Adam(critics, lr=2e-4, betas=(0.5, 0.999))
+    real_a = lib.rand(batch, 3, 32, 32) * 2 - 1
+    real_b = lib.rand(batch, 3, 32, 32) * 2 - 1
+
+    def step():
+        cyclegan_update(lib, nets, real_a, real_b, opt_g, opt_d)
+
+    return step
+
+
+def ddpm_resblock(lib, in_channels, out_channels, embed_dim, groups=8):
+    """GroupNorm SiLU Conv3x3, + Linear(SiLU(e)), GroupNorm SiLU Conv3x3, 1x1 skip if needed:
+    scratchgen.models.ddpm.ResBlock as a ModuleDict."""
+    nn = lib.nn
+    parts = {
+        "norm1": nn.GroupNorm(groups, in_channels),
+        "conv1": nn.Conv2d(in_channels, out_channels, 3, padding=1),
+        "embed": nn.Linear(embed_dim, out_channels),
+        "norm2": nn.GroupNorm(groups, out_channels),
+        "conv2": nn.Conv2d(out_channels, out_channels, 3, padding=1),
+    }
+    if in_channels != out_channels:
+        parts["skip"] = nn.Conv2d(in_channels, out_channels, 1)
+    return nn.ModuleDict(parts)
+
+
+def ddpm_resblock_forward(lib, block, x, e):
+    F = lib.nn.functional
+    h = block["conv1"](F.silu(block["norm1"](x)))
+    h = h + block["embed"](F.silu(e)).reshape(h.shape[0], -1, 1, 1)
+    h = block["conv2"](F.silu(block["norm2"](h)))
+    return (block["skip"](x) if "skip" in block else x) + h
+
+
+def ddpm_unet(lib, channels=(32, 64, 128)):
+    """scratchgen.models.ddpm.DiffusionUNet (patch 2, no classes) from lib.nn layers."""
+    nn = lib.nn
+    width, e = channels[0], 4 * channels[0]
+    inner = channels[:-1]
+    return nn.ModuleDict(
+        {
+            "time_mlp": nn.Sequential(nn.Linear(width, e), nn.SiLU(), nn.Linear(e, e)),
+            "stem": nn.Conv2d(4, width, 3, padding=1),
+            "downs": nn.ModuleList(ddpm_resblock(lib, c, c, e) for c in inner),
+            "pools": nn.ModuleList(nn.Conv2d(c, d, 4, 2, 1) for c, d in zip(inner, channels[1:])),
+            "middle": ddpm_resblock(lib, channels[-1], channels[-1], e),
+            "unpools": nn.ModuleList(
+                nn.ConvTranspose2d(d, c, 4, 2, 1) for c, d in zip(inner, channels[1:])
+            ),
+            "ups": nn.ModuleList(ddpm_resblock(lib, 2 * c, c, e) for c in inner),
+            "head": nn.Sequential(
+                nn.GroupNorm(8, width), nn.SiLU(), nn.Conv2d(width, 4, 3, padding=1)
+            ),
+        }
+    )
+
+
+def ddpm_unet_forward(lib, net, x, t):
+    """eps(x_t, t) of ``ddpm_unet``: pad 28 -> 32, fold 2x2 into channels, the U-Net, back."""
+    F = lib.nn.functional
+    half = net["stem"].out_channels // 2
+    frequencies = lib.exp(-math.log(10000.0) * lib.arange(half, dtype=x.dtype) / half)
+    angles = t.to(x.dtype)[:, None] * frequencies[None]
+    e = net["time_mlp"](lib.cat([lib.sin(angles), lib.cos(angles)], 1))
+    h = net["stem"](F.pixel_unshuffle(F.pad(x, (2, 2, 2, 2), value=-1.0), 2))
+    skips = []
+    for block, pool in zip(net["downs"], net["pools"]):
+        h = ddpm_resblock_forward(lib, block, h, e)
+        skips.append(h)
+        h = pool(h)
+    h = ddpm_resblock_forward(lib, net["middle"], h, e)
+    for block, unpool in zip(reversed(list(net["ups"])), reversed(list(net["unpools"]))):
+        h = ddpm_resblock_forward(lib, block, lib.cat([skips.pop(), unpool(h)], 1), e)
+    return F.pixel_shuffle(net["head"](h), 2)[:, :, 2:-2, 2:-2]
+
+
+def ddpm_trainer(lib, batch=64, timesteps=1000):
+    """One DDPM step: t ~ U, x_t in closed form (linear schedule), L_simple, clipped
+    gradients (norm 1), Adam 1e-3 (the model's EMA update, a few ms, is left out)."""
+    F = lib.nn.functional
+    net = ddpm_unet(lib)
+    opt = lib.optim.Adam(net.parameters(), lr=1e-3)
+    betas = lib.linspace(1e-4, 0.02, timesteps)
+    alpha_bar = lib.cumprod(1 - betas, 0) if hasattr(lib, "cumprod") else None
+    x0 = lib.rand(batch, 1, 28, 28) * 2 - 1
+
+    def step():
+        t = lib.randint(0, timesteps, (batch,))
+        ab = alpha_bar[t].reshape(batch, 1, 1, 1)
+        noise = lib.randn(batch, 1, 28, 28)
+        xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+        loss = F.mse_loss(ddpm_unet_forward(lib, net, xt, t), noise)
+        opt.zero_grad()
+        loss.backward()
+        lib.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+
+    return step
+
+
 TRAINERS = {
     "DCGAN pair (batch 64)": dcgan_trainer,
     "CGAN pair (batch 64)": cgan_trainer,
@@ -339,5 +617,8 @@ TRAINERS = {
     "conv DAE (batch 128)": conv_dae_trainer,
     "MLP AE (batch 128)": mlp_ae_trainer,
     "CLIP text encoder (batch 256)": clip_text_trainer,
+    "CLIP full step (batch 256)": clip_trainer,
     "Pix2Pix pair (batch 16)": pix2pix_trainer,
+    "CycleGAN (batch 4)": cyclegan_trainer,
+    "DDPM step (batch 64)": ddpm_trainer,
 }
