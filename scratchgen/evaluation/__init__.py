@@ -5,9 +5,9 @@
     evaluation.snapshot(model, path)    the picture after every epoch (the Trainer)
     evaluation.figures(model, out)      the pictures of a finished run
 
-One module per family (autoencoder, vae, gan, classifier, pix2pix, cyclegan) holds its
-Report; ``reference`` holds the reference classifier's use (features, FID, class shares,
-conditional accuracy).
+One module per family (autoencoder, vae, gan, classifier, pix2pix, cyclegan, clip,
+ddpm) holds its Report; ``reference`` holds the reference classifier's use (features,
+FID, class shares, conditional accuracy).
 The pure metrics on arrays (psnr, ssim, auroc, frechet_distance) are `scratchgen.metrics`.
 """
 

@@ -359,7 +359,7 @@ class DDPM(TrainableModel):
 
     def sample(self, n, labels=None, steps=None, sampler=None, guidance=None):
         """n digits, numpy (n, 1, 28, 28) in [0, 1], from x_T ~ N(0, I) (the global stream).
-        steps: DDIM's S (default the model's, 50); sampler: "ddim" or "ddpm" (T steps);
+        steps: DDIM's S (default the model's, 20); sampler: "ddim" or "ddpm" (T steps);
         guidance: w, with classes only (labels None: 0, 1, ..., 9, ... in turn)."""
         if guidance and not self.conditional:
             raise ValueError("sample: guidance needs a DDPM trained with classes=true")
