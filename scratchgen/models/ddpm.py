@@ -39,6 +39,7 @@ from scratchgen.data import mnist
 from scratchgen.losses.diffusion import SCHEDULES, NoiseSchedule
 from scratchgen.models import samplers
 from scratchgen.models.base import TrainableModel, register
+from scratchgen.models.gan import digit_labels
 from scratchgen.models.unet import UNetDown
 from scratchgen.nn import functional as F
 from scratchgen.nn import init
@@ -303,19 +304,7 @@ class DDPM(TrainableModel):
             if labels is not None:
                 raise ValueError("sample: this DDPM has no classes; it takes no labels")
             return None
-        if labels is None:
-            return numpy.arange(n) % CLASSES
-        labels = numpy.asarray(labels.numpy() if isinstance(labels, sg.Tensor) else labels)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu":
-            raise ValueError(
-                f"sample: expected {n} integer labels (shape ({n},)), got "
-                f"shape {labels.shape} of dtype {labels.dtype}"
-            )
-        if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
-            raise ValueError(
-                f"sample: expected labels in 0..{CLASSES - 1}, got {labels.min()}..{labels.max()}"
-            )
-        return labels.astype(numpy.int64)
+        return digit_labels(n, labels)
 
     def denoise(
         self,

@@ -396,6 +396,26 @@ class DCGAN(TrainableModel):
 # ----------------------------------------------------------------------------------
 
 
+def digit_labels(n, labels):
+    """labels None -> 0, 1, ..., 9, 0, 1, ... (n // 10 of each, round robin); else a
+    length-n sequence of digits 0..9, as an int64 numpy array."""
+    if labels is None:
+        return numpy.arange(n) % CLASSES
+    if isinstance(labels, sg.Tensor):
+        labels = labels.numpy()
+    labels = numpy.asarray(labels)
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"sample: expected {n} integer labels (shape ({n},)), got "
+            f"shape {labels.shape} of dtype {labels.dtype}"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
+        raise ValueError(
+            f"sample: expected labels in 0..{CLASSES - 1}, got {labels.min()}..{labels.max()}"
+        )
+    return labels.astype(numpy.int64)
+
+
 @register("cgan")
 class ConditionalGAN(DCGAN):
     """The DCGAN told the digit: G reads [z, onehot(y)], D the image plus 10 label
@@ -466,20 +486,5 @@ class ConditionalGAN(DCGAN):
         return self.discriminator(sg.cat([x, maps], dim=1))
 
     def check_labels(self, n, labels):
-        """labels None -> 0, 1, ..., 9, 0, 1, ... (n // 10 of each, round robin); else a
-        length-n sequence of digits 0..9, as an int64 numpy array."""
-        if labels is None:
-            return numpy.arange(n) % CLASSES
-        if isinstance(labels, sg.Tensor):
-            labels = labels.numpy()
-        labels = numpy.asarray(labels)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu":
-            raise ValueError(
-                f"sample: expected {n} integer labels (shape ({n},)), got "
-                f"shape {labels.shape} of dtype {labels.dtype}"
-            )
-        if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
-            raise ValueError(
-                f"sample: expected labels in 0..{CLASSES - 1}, got {labels.min()}..{labels.max()}"
-            )
-        return labels.astype(numpy.int64)
+        """digit_labels(n, labels): the n labels to draw for."""
+        return digit_labels(n, labels)
