@@ -186,15 +186,7 @@ class DDPMReport(Report):
         test = mnist("test").arrays["image"]
         labels = self.eval_labels(EVAL_SAMPLES)
         samples = self.draw(fixed_noise(EVAL_SAMPLES, 1), labels)
-        results = {
-            "fid": reference.fid(samples, test, classifier),
-            "fid_noise_calibration": reference.fid(reference.noisy(test), test, classifier),
-            "class_shares": reference.class_shares(samples, classifier).tolist(),
-        }
-        if labels is not None:
-            results["conditional_accuracy"] = reference.conditional_accuracy(
-                samples, labels, classifier
-            )
+        results = reference.sample_scores(samples, test, labels, classifier)
         results["fid_vs_steps"] = self.fid_sweep(test, classifier)
         return results | self.bound(test[:BOUND_IMAGES])
 

@@ -50,16 +50,7 @@ class DCGANReport(Report):
         test = mnist("test").arrays["image"]
         labels = self.eval_labels()
         samples = self.model.generate_images(fixed_noise(EVAL_SAMPLES, seed=1), labels)
-        results = {
-            "fid": reference.fid(samples, test, classifier),
-            "fid_noise_calibration": reference.fid(reference.noisy(test), test, classifier),
-            "class_shares": reference.class_shares(samples, classifier).tolist(),
-        }
-        if labels is not None:
-            results["conditional_accuracy"] = reference.conditional_accuracy(
-                samples, labels, classifier
-            )
-        return results
+        return reference.sample_scores(samples, test, labels, classifier)
 
 
 @reports("cgan")

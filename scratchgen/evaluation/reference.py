@@ -140,3 +140,17 @@ def conditional_accuracy(images, labels, classifier=None):
         )
     predictions = classify(images, classifier).argmax(axis=1)
     return float((predictions == labels).mean())
+
+
+def sample_scores(samples, test, labels=None, classifier=None):
+    """What every generative family reports on its samples: FID against the test digits
+    with the noise calibration point beside it, the class shares and, when the samples
+    were drawn for ``labels``, the conditional accuracy."""
+    scores = {
+        "fid": fid(samples, test, classifier),
+        "fid_noise_calibration": fid(noisy(test), test, classifier),
+        "class_shares": class_shares(samples, classifier).tolist(),
+    }
+    if labels is not None:
+        scores["conditional_accuracy"] = conditional_accuracy(samples, labels, classifier)
+    return scores
