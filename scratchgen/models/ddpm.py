@@ -193,7 +193,10 @@ class DDPM(TrainableModel):
     schedule: "linear" or "cosine"; timesteps: T. channels: the U-Net's (c0, c1, c2).
     classes: condition on the digit (classifier-free guidance; labels dropped with
     probability p_uncond). sampler ("ddpm" | "ddim"), steps (DDIM's S) and guidance (w)
-    are the defaults of ``sample``. clip: clip x0_hat to [-1, 1] while sampling.
+    are the defaults of ``sample``; w = 1.5 because, on the default conditional run, w = 0 /
+    0.5 / 1 / 1.5 / 2 / 3 gave FID 76 / 32 / 23 / 27 / 35 / 54 and conditional accuracy
+    81 / 94 / 98.5 / 99.3 / 99.8 / 99.9% (1,000 samples, 20 DDIM steps): past w = 1, guidance
+    buys accuracy with diversity. clip: clip x0_hat to [-1, 1] while sampling.
     """
 
     defaults = {"epochs": 34, "batch_size": 64}
@@ -211,7 +214,7 @@ class DDPM(TrainableModel):
         grad_clip=1.0,
         sampler="ddim",
         steps=20,
-        guidance=3.0,
+        guidance=1.5,
         clip=True,
     ):
         channels = tuple(channels)
