@@ -90,6 +90,32 @@ def test_a_new_unet_predicts_zero_noise_and_settings_errors():
         DDPM(p_uncond=1.0)
 
 
+def test_the_unet_matches_the_benchmarks_pytorch_twin(device):
+    """benchmarks/reference_models.ddpm_unet (what bench_models times) with the weights of
+    an unconditional DiffusionUNet copied in: the same eps(x_t, t) in float64, so the
+    benchmark times the model the chapter trains."""
+    torch = pytest.importorskip("torch")
+    from benchmarks.reference_models import ddpm_unet, ddpm_unet_forward
+
+    sg.manual_seed(0)
+    ours = DiffusionUNet((8, 16, 32), classes=False, patch=2).to(device).double()
+    twin = ddpm_unet(torch, channels=(8, 16, 32)).double()
+    ours_state, twin_state = ours.state_dict(), twin.state_dict()
+    assert [v.shape for v in ours_state.values()] == [tuple(v.shape) for v in twin_state.values()]
+    twin.load_state_dict(
+        {
+            name: torch.from_numpy(value.numpy())
+            for name, value in zip(twin_state, ours_state.values())
+        }
+    )
+    x = np.random.default_rng(0).standard_normal((3, 1, 28, 28))
+    t = np.array([0, 417, 999])
+    eps = ours(sg.tensor(x, device=device), t).numpy()
+    with torch.no_grad():
+        their_eps = ddpm_unet_forward(torch, twin, torch.from_numpy(x), torch.from_numpy(t))
+    np.testing.assert_allclose(eps, their_eps.numpy(), rtol=1e-9, atol=1e-10)
+
+
 # ----------------------------------------------------------------------------------
 # the samplers
 # ----------------------------------------------------------------------------------
