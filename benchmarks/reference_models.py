@@ -610,6 +610,26 @@ def ddpm_trainer(lib, batch=64, timesteps=1000):
     return step
 
 
+def ddim_sampler_trainer(lib, batch=125, timesteps=1000, steps=20):
+    """One step of 20-step DDIM (eta 0, x0_hat clipped) on ``batch`` images, the batch
+    scratchgen's sampler denoises at a time, with an untrained ``ddpm_unet``: the network's
+    forward without a graph and the update (no classes, so one forward a step)."""
+    net = ddpm_unet(lib)
+    betas = lib.linspace(1e-4, 0.02, timesteps)
+    alpha_bar = lib.log(1 - betas).cumsum(0).exp()
+    x = lib.randn(batch, 1, 28, 28)
+    t, s = timesteps - 1, timesteps - 1 - timesteps // steps
+
+    def step():
+        with lib.no_grad():
+            eps = ddpm_unet_forward(lib, net, x, lib.full((batch,), t, dtype=lib.int64))
+            ab_t, ab_s = alpha_bar[t], alpha_bar[s]
+            x0_hat = ((x - (1 - ab_t).sqrt() * eps) / ab_t.sqrt()).clamp(-1.0, 1.0)
+            return ab_s.sqrt() * x0_hat + (1 - ab_s).sqrt() * eps
+
+    return step
+
+
 TRAINERS = {
     "DCGAN pair (batch 64)": dcgan_trainer,
     "CGAN pair (batch 64)": cgan_trainer,
@@ -621,4 +641,5 @@ TRAINERS = {
     "Pix2Pix pair (batch 16)": pix2pix_trainer,
     "CycleGAN (batch 4)": cyclegan_trainer,
     "DDPM step (batch 64)": ddpm_trainer,
+    "DDIM sampler step (batch 125)": ddim_sampler_trainer,
 }

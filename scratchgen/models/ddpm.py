@@ -48,7 +48,10 @@ from scratchgen.optim.ema import ema_decay, update_ema
 CLASSES = 10
 NULL_CLASS = CLASSES  # the label of "no label" (classifier-free guidance)
 GROUPS = 8  # GroupNorm groups in every block
-BATCH = 500  # images denoised per forward pass when sampling
+# Images denoised per forward pass when sampling. Smaller chunks keep each conv's im2col
+# buffer small: one no-graph forward of the default U-Net took 2.79 / 1.76 / 1.68 / 1.67 s
+# per 1,000 images at chunks of 500 / 250 / 125 / 64 (2-core CPU).
+BATCH = 125
 PAD = 2  # 28x28 digits are padded to 32x32 inside the U-Net
 
 
