@@ -184,6 +184,8 @@ def test_embedding_bad_input(device):
         r"got dtype float32",
     ):
         ops.embedding(sg.tensor([1.0, 2.0], device=device), weight)
+    with pytest.raises(TypeError, match=r"embedding: expected the indices as a Tensor .* ndarray"):
+        ops.embedding(np.array([1, 2]), weight)
     with pytest.raises(ValueError, match="embedding: expected a 2-D weight"):
         ops.embedding(sg.tensor([1], device=device), sg.zeros(10, device=device))
     with pytest.raises(ValueError, match=r"embedding: padding_idx must be in \[-10, 9\]"):

@@ -177,6 +177,11 @@ def embedding(input, weight, padding_idx=None):
     input.shape + (dim,). padding_idx names a row that receives no gradient (negative
     counts from the end, as in torch).
     """
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"embedding: expected the indices as a Tensor (sg.tensor(...)), got "
+            f"{type(input).__name__}"
+        )
     if input.dtype.kind not in "iu":
         raise TypeError(f"embedding: expected integer indices (int64), got dtype {input.dtype}")
     if weight.ndim != 2:
