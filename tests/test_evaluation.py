@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from report_helpers import assert_figures
 
 import scratchgen as sg
 from scratchgen import evaluation
@@ -38,8 +39,7 @@ def test_cgan_snapshots_and_figures(tmp_path):
     for epoch in (1, 2):
         evaluation.snapshot(model, tmp_path / "samples" / f"epoch_{epoch:03d}.png")
     paths = evaluation.figures(model, tmp_path)
-    assert sorted(p.name for p in paths) == ["class_grid.png", "samples_over_epochs.png"]
-    assert all(p.stat().st_size > 0 for p in paths)
+    assert_figures(paths, ["class_grid.png", "samples_over_epochs.png"])
 
 
 def test_evaluate_reports_fid_calibration_shares_and_conditional_accuracy():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from report_helpers import assert_figures, write_log
 from strategies import arrays
 
 import scratchgen as sg
@@ -167,16 +168,9 @@ def few_digits(monkeypatch):
 @pytest.mark.usefixtures("few_digits")
 def test_an_untrained_clip_goes_through_the_report(tmp_path, device):
     model = CLIP().to(device).eval()
-    log = [{"epoch": 0, "step": s + 1, "loss": 4.0, "logit_scale": 14.3} for s in range(5)]
-    (tmp_path / "log.jsonl").write_text("".join(f"{record}\n" for record in log).replace("'", '"'))
+    write_log(tmp_path, steps=5, loss=4.0, logit_scale=14.3)
     paths = evaluation.figures(model, tmp_path)
-    assert sorted(p.name for p in paths) == [
-        "confusion.png",
-        "logit_scale.png",
-        "retrieval.png",
-        "similarity.png",
-    ]
-    assert all(p.stat().st_size > 0 for p in paths)
+    assert_figures(paths, ["confusion.png", "logit_scale.png", "retrieval.png", "similarity.png"])
     results = evaluation.evaluate(model)
     assert set(results) == METRICS
     assert all(math.isfinite(value) for value in results.values())

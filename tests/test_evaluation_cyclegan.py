@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import given
+from report_helpers import assert_figures, write_log
 from strategies import arrays
 
 import scratchgen as sg
@@ -63,10 +64,8 @@ def few_pairs(monkeypatch):
     monkeypatch.setattr(cyclegan, "EVAL_PAIRS", SMALL_EVAL)
 
 
-def write_log(folder, steps=30):
-    keys = GENERATOR_TERMS + CRITIC_TERMS
-    records = [{"epoch": 0, "step": s + 1} | dict.fromkeys(keys, 0.5) for s in range(steps)]
-    (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+def write_terms_log(folder):
+    write_log(folder, **dict.fromkeys(GENERATOR_TERMS + CRITIC_TERMS, 0.5))
 
 
 # ----------------------------------------------------------------------------------
@@ -138,15 +137,11 @@ def test_snapshot_and_figures_are_written(tmp_path, task):
     model = StandIn(task)
     for epoch in (1, 2):
         evaluation.snapshot(model, tmp_path / "samples" / f"epoch_{epoch:03d}.png")
-    write_log(tmp_path)
+    write_terms_log(tmp_path)
     paths = evaluation.figures(model, tmp_path)
-    assert sorted(p.name for p in paths) == [
-        "critics.png",
-        "cycles.png",
-        "generator_terms.png",
-        "samples_over_epochs.png",
-    ]
-    assert all(p.stat().st_size > 0 for p in paths)
+    assert_figures(
+        paths, ["critics.png", "cycles.png", "generator_terms.png", "samples_over_epochs.png"]
+    )
 
 
 def test_the_round_trips_show_both_cycles_of_the_same_test_digits():
@@ -167,7 +162,7 @@ def test_the_round_trips_show_both_cycles_of_the_same_test_digits():
 def test_an_untrained_cyclegan_goes_through_the_report(tmp_path, device, ruler):
     model = sg.models.CycleGAN(width=4, n_blocks=1).to(device).eval()
     evaluation.snapshot(model, tmp_path / "samples" / "epoch_001.png")
-    write_log(tmp_path)
+    write_terms_log(tmp_path)
     assert all(p.stat().st_size > 0 for p in evaluation.figures(model, tmp_path))
     results = evaluation.evaluate(model, classifier=ruler)
     assert set(results) == INK_METRICS | CYCLE_METRICS

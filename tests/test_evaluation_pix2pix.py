@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from report_helpers import assert_figures, write_log
 from strategies import arrays, floats
 
 import scratchgen as sg
@@ -53,11 +54,6 @@ def ruler():
 @pytest.fixture
 def few_pairs(monkeypatch):
     monkeypatch.setattr(pix2pix, "EVAL_PAIRS", SMALL_EVAL)
-
-
-def write_log(folder, steps=30):
-    records = [{"epoch": 0, "step": s + 1, "d_real": 0.6, "d_fake": 0.4} for s in range(steps)]
-    (folder / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
 def assert_in_range(results):
@@ -169,15 +165,11 @@ def test_snapshot_and_figures_are_written(tmp_path):
     model = StandIn()
     for epoch in (1, 2):
         evaluation.snapshot(model, tmp_path / "samples" / f"epoch_{epoch:03d}.png")
-    write_log(tmp_path)
+    write_log(tmp_path, d_real=0.6, d_fake=0.4)
     paths = evaluation.figures(model, tmp_path)
-    assert sorted(p.name for p in paths) == [
-        "d_outputs.png",
-        "draws.png",
-        "samples_over_epochs.png",
-        "translations.png",
-    ]
-    assert all(p.stat().st_size > 0 for p in paths)
+    assert_figures(
+        paths, ["d_outputs.png", "draws.png", "samples_over_epochs.png", "translations.png"]
+    )
 
 
 def test_snapshots_of_one_model_are_the_same_picture(tmp_path):
@@ -195,7 +187,7 @@ def test_snapshots_of_one_model_are_the_same_picture(tmp_path):
 def test_an_untrained_pix2pix_goes_through_the_report(tmp_path, device, ruler):
     model = sg.models.Pix2Pix().to(device).eval()
     evaluation.snapshot(model, tmp_path / "samples" / "epoch_001.png")
-    write_log(tmp_path)
+    write_log(tmp_path, d_real=0.6, d_fake=0.4)
     assert all(p.stat().st_size > 0 for p in evaluation.figures(model, tmp_path))
     results = evaluation.evaluate(model, classifier=ruler)
     assert set(results) == METRICS | {"psnr_hole"}
