@@ -160,11 +160,14 @@ def before_after(columns, path, n=8, title=None):
     strips = [make_grid(images[:n], nrow=1) for images in sets.values()]
     height, width = strips[0].shape[:2]
     scale = max(1 / PIXELS_PER_INCH, 3 / height)
-    figure = Figure(figsize=(len(strips) * width * scale * 1.3, height * scale + 0.5))
+    column_inches = width * scale * 1.3
+    figure = Figure(figsize=(len(strips) * column_inches, height * scale + 0.5))
+    longest = max(len(name) for name in sets)  # titles shrink to fit their column
+    fontsize = min(10.0, column_inches * 72 / (0.62 * longest))
     for index, (name, strip) in enumerate(zip(sets, strips)):
         axes = figure.add_subplot(1, len(strips), index + 1)
         _show(axes, strip)
-        axes.set_title(name)
+        axes.set_title(name, fontsize=fontsize)
     if title is not None:
         figure.suptitle(title)
     return _save(figure, path)
