@@ -252,7 +252,7 @@ def test_one_train_step_matches_the_pytorch_twin(device):
         pytest.skip("torch is not installed")
     from benchmarks.reference_models import pix2pix, pix2pix_update, unet_forward
 
-    model = Pix2Pix(dropout=0.0).to(device).double()
+    model = Pix2Pix(dropout=0.0, lr=2e-4).to(device).double()
     theirs = pix2pix(torch, dropout=0.0)
     for network, twin in zip((model.generator, model.discriminator), theirs):
         state = {

@@ -141,6 +141,8 @@ class Pix2Pix(TrainableModel):
     ``defaults``: 11 epochs at batch 16 (2,750 steps). One step took 88 ms on the 2-core
     CPU (the mean of 25, 2026-12-07), so training takes about 4 min, 4.4 min with the
     evaluation's pictures: under the 5 minutes of issue 19 with a margin for slower days.
+    lr 4e-4, twice the reference's 2e-4: on that budget it restored holed digits to
+    17.66 dB (FID 9.5) against 17.46 dB (FID 11.9), and edges alike (2026-12-07).
     """
 
     defaults = {"epochs": 11, "batch_size": 16}
@@ -155,7 +157,7 @@ class Pix2Pix(TrainableModel):
         dropout=0.5,
         gan_loss="vanilla",
         norm="batch",
-        lr=2e-4,
+        lr=4e-4,
         beta1=0.5,
     ):
         super().__init__(
