@@ -124,9 +124,9 @@ class CLIP(TrainableModel):
     stays true; flips and rotations would not).
 
     ``defaults``: 44 epochs at batch 256 (13 steps an epoch over the 3,554 seen digits,
-    572 steps). Alone on the 2-core CPU an epoch took 6.25 s with its snapshot and
-    checkpoint (70 epochs: 7 min 18 s, 2026-12-07), so training takes about 4.6 minutes:
-    under the 5 minutes of issue 21.
+    572 steps). Alone on the 2-core CPU training took 3 min 21 s with the per-epoch
+    snapshots and checkpoints (2026-12-07, after max-pool's tiled backward; 4 min 24 s
+    before it): under the 5 minutes of issue 21.
     """
 
     defaults = {"epochs": 44, "batch_size": 256}
