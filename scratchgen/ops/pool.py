@@ -41,9 +41,12 @@ class _Pooling(Function):
         return window_slices(self.kernel, self.stride, (1, 1), self.out_hw)
 
     def padded_zeros(self, like):
+        """Zeros of the padded input's shape in the memory layout of ``like`` (the incoming
+        gradient: channels-last below a convolution), so the gradients computed from the
+        result do not mix layouts."""
         xp = backend.get_array_module(like)
         (h, w), (ph, pw) = self.hw, self.padding
-        return xp.zeros((*like.shape[:2], h + 2 * ph, w + 2 * pw), dtype=like.dtype)
+        return xp.zeros_like(like, shape=(*like.shape[:2], h + 2 * ph, w + 2 * pw))
 
     def crop(self, padded):
         (h, w), (ph, pw) = self.hw, self.padding
@@ -71,8 +74,7 @@ class MaxPool2d(_Pooling):
         return _MaxPoolScatter(self.argmax_masks(), *self.geometry())(gy)
 
     def argmax_masks(self):
-        """masks[k] is True where kernel offset k holds the window's first maximum."""
-        xp = backend.get_array_module(self.padded)
+        """A list: masks[k] is True where kernel offset k holds the window's first maximum."""
         best = self.output().data
         masks, taken = [], None
         for rows, cols in self.windows():
@@ -83,7 +85,7 @@ class MaxPool2d(_Pooling):
                 hit = hit > taken  # a maximum here, and no earlier offset took the window
                 taken = taken | hit
             masks.append(hit)
-        return xp.stack(masks)
+        return masks
 
 
 class _MaxPoolScatter(_Pooling):
@@ -112,11 +114,11 @@ class _MaxPoolScatter(_Pooling):
     def scatter_tiles(self, g):
         """Speed-up of forward when the windows tile the input: every input pixel lies in
         exactly one window, so offset k's slice is written once, g * masks[k], with no
-        zero-filled buffer to add into, and dx keeps the memory layout of g (channels-last
-        below a convolution; the zero buffer was NCHW, so the ReLU and batch-norm
-        gradients under it mixed layouts). Equal values. Measured 2026-12-07: max-pool
-        forward + backward on CLIP's 256x32x28x28, 45.6 -> 33.0 ms; the CLIP full step
-        (bench_models, 3 rounds) 359 -> 284 ms, ratio to PyTorch 1.93 -> 1.58."""
+        zero-filled buffer to add into (dx in g's layout, as ``padded_zeros``). Equal
+        values. Measured 2026-12-07, with the zero buffer then in NCHW: max-pool forward +
+        backward on CLIP's 256x32x28x28, 45.6 -> 33.0 ms; the CLIP full step
+        (bench_models, 3 rounds) 359 -> 284 ms, ratio to PyTorch 1.93 -> 1.58, most of it
+        from the ReLU and batch-norm gradients under it no longer mixing layouts."""
         xp = backend.get_array_module(g)
         dx = xp.empty_like(g, shape=(*g.shape[:2], *self.hw))
         for k, (rows, cols) in enumerate(self.windows()):
