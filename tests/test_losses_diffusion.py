@@ -175,6 +175,57 @@ def test_simple_loss_is_mse_against_torch(device, reduction):
     np.testing.assert_allclose(per_example, ((XT - eps) ** 2).reshape(3, -1).mean(1))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_min_snr_loss_against_torch(device, reduction, kind):
+    """Weighted per-example MSE; gradcheck with a random upstream gradient (check_op)."""
+    schedule, eps = SCHEDULES[kind], rng.standard_normal(X0.shape)
+    weights = losses.min_snr_weights(STEPS, schedule, 5.0)
+
+    def theirs(p, e):
+        per = ((p - e) ** 2).mean(dim=(1, 2, 3)) * torch.tensor(weights, dtype=p.dtype)
+        return per.mean() if reduction == "mean" else per.sum()
+
+    check_op(
+        lambda p, e: losses.min_snr_loss(p, e, STEPS, schedule, 5.0, reduction),
+        theirs,
+        [XT, eps],
+        device,
+    )
+
+
+@given(kind=st.sampled_from(KINDS), gamma=st.floats(0.1, 20.0))
+def test_min_snr_weights_rise_with_t_to_one_where_the_snr_is_below_gamma(kind, gamma):
+    schedule = SCHEDULES[kind]
+    t = np.arange(len(schedule))
+    weights = losses.min_snr_weights(t, schedule, gamma)
+    snr = schedule.alpha_bar / (1 - schedule.alpha_bar)
+    assert np.all((weights > 0) & (weights <= 1.0))
+    assert np.all(np.diff(weights) >= -1e-12)  # SNR falls with t, so the weight rises
+    np.testing.assert_array_equal(weights[snr <= gamma], 1.0)
+    np.testing.assert_allclose(weights[snr > gamma], gamma / snr[snr > gamma])
+
+
+@given(pred=arrays((3, 1, 2, 2), -3, 3), gamma=st.floats(0.1, 20.0))
+def test_min_snr_loss_is_the_simple_loss_once_gamma_passes_every_snr(pred, gamma):
+    """Below the weights it is L_simple per example; with gamma above every SNR, L_simple."""
+    schedule, eps = SCHEDULES["linear"], sg.tensor(XT)
+    per = losses.min_snr_loss(sg.tensor(pred), eps, STEPS, schedule, gamma, "none").numpy()
+    plain = losses.simple_loss(sg.tensor(pred), eps, reduction="none").numpy()
+    np.testing.assert_allclose(per, plain * losses.min_snr_weights(STEPS, schedule, gamma))
+    huge = 2 * (schedule.alpha_bar / (1 - schedule.alpha_bar)).max()
+    unweighted = losses.min_snr_loss(sg.tensor(pred), eps, STEPS, schedule, huge).item()
+    assert unweighted == pytest.approx(losses.simple_loss(sg.tensor(pred), eps).item())
+
+
+def test_min_snr_loss_refuses_a_bad_gamma_or_steps():
+    schedule, x = SCHEDULES["linear"], sg.tensor(XT)
+    with pytest.raises(ValueError, match="min_snr_weights: expected gamma > 0, got 0"):
+        losses.min_snr_loss(x, x, STEPS, schedule, 0.0)
+    with pytest.raises(ValueError, match="min_snr_loss: expected steps in 0..999, got 1..1000"):
+        losses.min_snr_loss(x, x, np.array([1, 40, 1000]), schedule)
+
+
 def test_normal_kl_against_torch_distributions(device):
     m1, v1, m2, v2 = (rng.normal(0, 1, size=(2, 3)) for _ in range(4))
 

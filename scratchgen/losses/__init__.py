@@ -42,6 +42,7 @@ Diffusion (losses.diffusion; x_0 the data in [-1, 1], 0-based steps t, a NoiseSc
     q_sample                  x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps
     q_posterior               mean and variance of q(x_{t-1} | x_t, x_0)
     simple_loss               mean (eps_theta - eps)^2   (Ho et al.'s L_simple)
+    min_snr_loss              mean w_t (eps_theta - eps)^2, w_t = min(SNR_t, gamma) / SNR_t
     prior_kl                  L_T = KL(q(x_T | x_0) || N(0, I))
     gaussian_kl_terms         L_{t-1} = KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t))
     decoder_nll               L_0 = -log p(x_0 | x_1), discretised over 256 bins
@@ -58,6 +59,8 @@ from scratchgen.losses.diffusion import (
     decoder_nll,
     discretized_gaussian_nll,
     gaussian_kl_terms,
+    min_snr_loss,
+    min_snr_weights,
     normal_kl,
     prior_kl,
     q_posterior,
@@ -111,5 +114,7 @@ __all__ = [
     "r1_penalty",
     "reparameterize",
     "simple_loss",
+    "min_snr_loss",
+    "min_snr_weights",
     "wgan_gp_penalty",
 ]
