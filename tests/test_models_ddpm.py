@@ -88,6 +88,8 @@ def test_a_new_unet_predicts_zero_noise_and_settings_errors():
         DDPM(sampler="euler")
     with pytest.raises(ValueError, match=r"DDPM: p_uncond must be in \[0, 1\), got 1.0"):
         DDPM(p_uncond=1.0)
+    with pytest.raises(ValueError, match=r"DDPM: snr_gamma must be >= 0 \(0: L_simple\), got -1"):
+        DDPM(snr_gamma=-1)
 
 
 def test_the_unet_matches_the_benchmarks_pytorch_twin(device):
@@ -235,6 +237,17 @@ def test_a_few_steps_lower_the_loss_and_move_the_ema():
     assert model.ema_updates.item() == 25
     ema, live = model.network_ema.head[2].weight.numpy(), model.network.head[2].weight.numpy()
     assert 0 < np.abs(ema).max() < np.abs(live).max()  # the average trails the network
+
+
+def test_snr_gamma_trains_on_the_min_snr_weighted_loss():
+    """The same first step (weights, t, noise) with snr_gamma = 0 (L_simple) and with
+    gamma: each example's error weighted by min_snr_weights <= 1, so the loss is lower."""
+    batch, first_losses = digit_batch(16), {}
+    for gamma in (0.0, 5.0, 0.01):
+        sg.manual_seed(0)
+        model = DDPM(**TINY, snr_gamma=gamma)
+        first_losses[gamma] = model.train_step(batch)["loss"]
+    assert first_losses[0.01] < first_losses[5.0] <= first_losses[0.0] + 1e-7
 
 
 def test_labels_are_dropped_to_the_null_class_at_p_uncond():
