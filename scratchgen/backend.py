@@ -252,6 +252,23 @@ def _scatter_add_rows(target, rows, values):
     target[sorted_rows[run_starts]] += run_sums.reshape(-1, *target.shape[1:])
 
 
+def sigmoid(array):
+    """s = 1 / (1 + e^-x) on a raw array, in place in one buffer (four passes over it).
+
+    Below x = -88.7 (float32; -709.8 in float64) e^-x overflows to inf and 1 / (1 + inf) is
+    0, the exact limit, so NumPy's overflow warning is silenced rather than the exponent
+    capped (CuPy does not warn). Against e^-|x| blended by sign (nine passes): 2.6 against
+    8.4 ms on 64x64x16x16 float32, 2-core CPU.
+    """
+    xp = get_array_module(array)
+    s = xp.negative(array, out=xp.empty_like(array))  # an array even for 0-d input
+    with numpy.errstate(over="ignore"):
+        xp.exp(s, out=s)
+    s += 1
+    xp.reciprocal(s, out=s)
+    return s
+
+
 def erf(array):
     """The error function erf(x) = 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt.
 

@@ -6,6 +6,8 @@ Every op goes through ``check_op``: a float64 gradcheck with a random upstream g
 then forward and input gradients compared with torch (rtol 1e-7).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from helpers import check_against_torch, check_op
@@ -279,6 +281,18 @@ def test_sigmoid_is_bounded_finite_and_symmetric(shape, data, device):
 def test_sigmoid_of_extreme_values(device):
     t = sg.tensor(np.array([-1e4, -800.0, 0.0, 800.0, 1e4]), device=device)
     np.testing.assert_array_equal(sg.sigmoid(t).numpy(), [0.0, 0.0, 0.5, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_where_its_exponent_overflows_is_quiet_and_within_1e_38(dtype, device):
+    # e^-x overflows below -88.7 (float32) and -709.8 (float64): the result is 0, no warning
+    x = np.array([-1e4, -750.0, -710.0, -100.0, -89.0, -80.0, 0.0, 100.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = sg.sigmoid(sg.tensor(x, device=device)).numpy()
+    e = np.exp(-np.abs(x.astype(np.float64)))  # the exact value, in float64 without overflow
+    exact = np.where(x >= 0, 1.0, e) / (1.0 + e)
+    np.testing.assert_allclose(values, exact, rtol=1e-6, atol=1e-38)
 
 
 @given(shape=shapes(), data=st.data())
