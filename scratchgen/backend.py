@@ -257,8 +257,9 @@ def sigmoid(array):
 
     Below x = -88.7 (float32; -709.8 in float64) e^-x overflows to inf and 1 / (1 + inf) is
     0, the exact limit, so NumPy's overflow warning is silenced rather than the exponent
-    capped (CuPy does not warn). Against e^-|x| blended by sign (nine passes): 2.6 against
-    8.4 ms on 64x64x16x16 float32, 2-core CPU.
+    capped (CuPy does not warn). On 64x64x16x16 float32 (best of 7, 2-core CPU, beside a
+    training run): 1.9 ms, against 2.4 with the exponent capped at 80 (one more pass) and 5.6
+    with e^-|x| blended by sign (nine passes, Sigmoid's forward before).
     """
     xp = get_array_module(array)
     s = xp.negative(array, out=xp.empty_like(array))  # an array even for 0-d input
