@@ -165,11 +165,11 @@ def cmd_sample(args):
     print(f"wrote {stem}.png and {stem}.npz")
 
 
-SAMPLING_OPTIONS = ("steps", "guidance", "sampler")  # --steps S, --guidance W, --sampler
+SAMPLING_OPTIONS = ("steps", "eta", "guidance", "sampler")  # --steps S, --eta, --guidance W
 
 
 def sampling_options(model, args):
-    """{option: value} of the --steps / --guidance / --sampler given, each only for a model
+    """{option: value} of the --steps / --eta / --guidance / --sampler given, each only for a model
     whose ``sample`` takes it (a diffusion model); a one-line error for any other."""
     accepted = inspect.signature(model.sample).parameters
     options = {}
@@ -376,6 +376,7 @@ def build_parser():
     sample.add_argument("--labels", type=int, nargs="+", help="classes, repeated to fill --n")
     sample.add_argument("--out", default="samples.png", help="PNG grid; an .npz goes beside it")
     sample.add_argument("--steps", type=at_least(1), help="sampling steps (ddpm: DDIM's S)")
+    sample.add_argument("--eta", type=float, help="DDIM's noise, 0 to 1 (ddpm)")
     sample.add_argument("--guidance", type=float, help="classifier-free guidance w (ddpm)")
     sample.add_argument("--sampler", choices=["ddpm", "ddim"], help="the reverse process (ddpm)")
     add_device(sample)

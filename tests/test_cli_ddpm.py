@@ -54,6 +54,8 @@ def test_sample_takes_steps_guidance_and_labels(capsys, tmp_path, runs):
         ("ddpm", ["--guidance", "3"], "sample: guidance needs a DDPM trained with classes"),
         ("ddpm_classes", ["--guidance", "-1"], "sample: guidance must be >= 0, got -1.0"),
         ("ddpm", ["--steps", "50"], "ddim: steps must be an int in 1..20, got 50"),
+        ("ddpm", ["--eta", "2"], "sample: eta must be in [0, 1], got 2.0"),
+        ("vae", ["--eta", "1"], "sample: --eta: model 'vae' takes no eta"),
     ],
 )
 def test_sampling_options_a_model_cannot_take_are_one_line_errors(

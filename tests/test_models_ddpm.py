@@ -292,13 +292,40 @@ def test_guidance_mixes_the_conditional_and_unconditional_noise():
     np.testing.assert_allclose(unguided, conditional, atol=1e-6)
 
 
+def test_sampling_defaults_by_variant_and_the_eta_check():
+    plain, guided = DDPM(channels=(8, 16)), DDPM(channels=(8, 16), classes=True)
+    assert (plain.steps, plain.eta) == (50, 1.0)
+    assert (guided.steps, guided.eta) == (20, 0.0)
+    chosen = DDPM(channels=(8, 16), steps=7, eta=0.5)
+    assert (chosen.steps, chosen.eta) == (7, 0.5)
+    with pytest.raises(ValueError, match=r"sample: eta must be in \[0, 1\], got 1.5"):
+        DDPM(channels=(8, 16), eta=1.5)
+    with pytest.raises(ValueError, match=r"sample: eta must be in \[0, 1\], got -0.1"):
+        plain.sample(2, steps=2, eta=-0.1)
+
+
+def test_stochastic_ddim_differs_per_draw_and_the_report_seeds_it():
+    model = DDPM(**TINY)
+    model.train_step(digit_batch(8))
+    x_T = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
+    first = model.denoise(x_T, steps=4, eta=1.0, progress=False)
+    assert not np.array_equal(first, model.denoise(x_T, steps=4, eta=1.0, progress=False))
+    sg.manual_seed(5)
+    next_draw = sg.randn(4).numpy()
+    sg.manual_seed(5)
+    report = DDPMReport(model)
+    drawn = report.draw(x_T, steps=4, eta=1.0)
+    np.testing.assert_array_equal(drawn, report.draw(x_T, steps=4, eta=1.0))
+    np.testing.assert_array_equal(sg.randn(4).numpy(), next_draw)  # the stream left alone
+
+
 def test_ddim_is_deterministic_given_the_noise():
     model = DDPM(**TINY)
     model.train_step(digit_batch(8))
     x_T = np.random.default_rng(0).standard_normal((3, 1, 28, 28)).astype(np.float32)
-    first = model.denoise(x_T, steps=4, progress=False)
+    first = model.denoise(x_T, steps=4, eta=0.0, progress=False)
     sg.manual_seed(9)
-    np.testing.assert_array_equal(first, model.denoise(x_T, steps=4, progress=False))
+    np.testing.assert_array_equal(first, model.denoise(x_T, steps=4, eta=0.0, progress=False))
     ddpm = model.denoise(x_T, sampler="ddpm", progress=False)
     assert ddpm.shape == (3, 1, 28, 28)
 

@@ -11,7 +11,7 @@ figures       forward.png (one test digit across t, a row per schedule), reverse
 evaluate      on EVAL_SAMPLES samples (the model's sampler; fixed noise, seed 1): FID against
               the 1,000 test digits and the noise calibration point, class shares, with
               classes the conditional accuracy (labels 0..9 in turn, the model's guidance);
-              FID against DDIM steps (SWEEP_STEPS on SWEEP_SAMPLES, and the full T-step
+              FID against DDIM steps at the model's eta (SWEEP_STEPS on SWEEP_SAMPLES, the T-step
               ancestral sampler on FULL_SAMPLES with DDIM-50 on the same few for a like
               comparison); the bound in bits per dimension on BOUND_IMAGES test digits
 
@@ -87,7 +87,10 @@ class DDPMReport(Report):
     """Pictures and metrics of a DDPM (``model.denoise`` from fixed noise)."""
 
     def draw(self, x_T, labels=None, **settings):
-        return self.model.denoise(x_T, labels, progress=False, **settings)
+        """model.denoise from x_T, the sampler's own noise (eta > 0, ancestral) seeded: the
+        same pictures and numbers each time, and training's stream left alone."""
+        with seeded(0):
+            return self.model.denoise(x_T, labels, progress=False, **settings)
 
     def class_inputs(self, columns, seed=0):
         """(x_T, labels): one row per digit, column j's x_T shared by the rows."""
@@ -205,8 +208,7 @@ class DDPMReport(Report):
                 few = images[:FULL_SAMPLES]
                 sweep[f"ddim_{steps}_few"] = reference.fid(few, test, classifier)
         few_labels = None if labels is None else labels[:FULL_SAMPLES]
-        with seeded(0):
-            full = self.draw(x_T[:FULL_SAMPLES], few_labels, sampler="ddpm")
+        full = self.draw(x_T[:FULL_SAMPLES], few_labels, sampler="ddpm")
         sweep[f"ddpm_{len(self.model.schedule)}_few"] = reference.fid(full, test, classifier)
         return sweep
 
