@@ -151,8 +151,7 @@ class DDPMReport(Report):
         or its T ancestral steps): REVERSE_FRAMES frames of x_t from x_T to x_0 per row."""
         trajectory = []
         labels = numpy.arange(seeds) % CLASSES if self.model.conditional else None
-        with seeded(0):
-            self.model.denoise(fixed_noise(seeds, 4), labels, progress=False, trajectory=trajectory)
+        self.draw(fixed_noise(seeds, 4), labels, trajectory=trajectory)
         chosen = numpy.linspace(0, len(trajectory) - 1, REVERSE_FRAMES).round().astype(int)
         frames = numpy.stack([trajectory[i][1] for i in chosen], axis=1)  # (seeds, frames, ...)
         images = numpy.clip((frames.reshape(-1, 1, 28, 28) + 1.0) / 2.0, 0.0, 1.0)
