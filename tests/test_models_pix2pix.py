@@ -373,8 +373,26 @@ def test_sample_translates_the_first_test_inputs(device):
         ("lambda_l1", -1.0, r"lambda_l1 must be >= 0, got -1.0"),
         ("lambda_gan", -0.5, r"lambda_gan must be >= 0, got -0.5"),
         ("dropout", 1.0, r"dropout must be in \[0, 1\), got 1.0"),
+        ("lr_schedule", "cosine", r"lr_schedule must be one of \('constant', 'linear'\), got"),
     ],
 )
 def test_settings_errors_name_the_setting(setting, value, message):
     with pytest.raises(ValueError, match="Pix2Pix: " + message):
         Pix2Pix(**{setting: value})
+
+
+@pytest.mark.parametrize(
+    "schedule, factors",
+    [("constant", [1, 1, 1, 1, 1, 1]), ("linear", [1, 1, 3 / 4, 1 / 2, 1 / 4, 0])],
+)
+def test_lr_schedule_linear_decays_over_the_second_half_and_constant_keeps_lr(schedule, factors):
+    model = Pix2Pix(lr=1e-3, lr_schedule=schedule)
+    model.schedule_over(5)
+    seen = {name: [] for name in model.optimizers}
+    for _ in range(6):
+        for name, optimizer in model.optimizers.items():
+            seen[name].append(optimizer.param_groups[0]["lr"])
+        for scheduler in model.schedulers.values():
+            scheduler.step()
+    for lrs in seen.values():
+        np.testing.assert_allclose(lrs, np.array(factors) * 1e-3, atol=1e-15)

@@ -261,17 +261,10 @@ class CycleGAN(TrainableModel):
         return list(itertools.chain.from_iterable(net.parameters() for net in networks))
 
     def schedule_over(self, epochs):
-        """The reference's rule for a run of E = epochs epochs, n = E // 2 of them at the
-        full lr (its n_epochs) and E - n decaying (its n_epochs_decay): epoch e trains at
-
-            lr(e) = lr min(1, (E - e) / (E - n + 1))
-
-        constant through epoch n - 1, then falling by equal steps, the last epoch at
-        lr / (E - n + 1), and 0 after it. As LinearDecayLR: n_constant = n - 1 (at least
-        0), n_decay = E - n_constant."""
-        n_constant = max(epochs // 2 - 1, 0)
+        """Both optimizers follow the reference's LinearDecayLR.over_run rule: the full lr
+        through the first half of the run, then linearly down to 0."""
         self.schedulers = {
-            name: optim.lr_scheduler.LinearDecayLR(optimizer, n_constant, epochs - n_constant)
+            name: optim.lr_scheduler.LinearDecayLR.over_run(optimizer, epochs)
             for name, optimizer in self.optimizers.items()
         }
 

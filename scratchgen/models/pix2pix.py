@@ -38,6 +38,7 @@ from scratchgen.nn import functional as F
 TASKS = {"inpaint": holed_digits, "edges": edges2digits}
 RECONSTRUCTIONS = {"l1": F.l1_loss, "mse": F.mse_loss}
 GAN_LOSSES = {"vanilla": "non_saturating", "lsgan": "lsgan"}  # -> sg.losses' kinds
+LR_SCHEDULES = ("constant", "linear")
 BATCH = 200  # images translated per forward pass
 
 
@@ -109,13 +110,17 @@ def check_settings(task, recon, gan_loss, norm, lambda_l1, lambda_gan, dropout):
     choices = {"task": (task, TASKS), "recon": (recon, RECONSTRUCTIONS)}
     choices |= {"gan_loss": (gan_loss, GAN_LOSSES), "norm": (norm, NORMS)}
     for setting, (value, allowed) in choices.items():
-        if value not in allowed:
-            raise ValueError(f"Pix2Pix: {setting} must be one of {tuple(allowed)}, got {value!r}")
+        check_choice(setting, value, allowed)
     for setting, value in {"lambda_l1": lambda_l1, "lambda_gan": lambda_gan}.items():
         if value < 0:
             raise ValueError(f"Pix2Pix: {setting} must be >= 0, got {value}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"Pix2Pix: dropout must be in [0, 1), got {dropout}")
+
+
+def check_choice(setting, value, allowed):
+    if value not in allowed:
+        raise ValueError(f"Pix2Pix: {setting} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def as_images(x, device):
@@ -159,6 +164,7 @@ class Pix2Pix(TrainableModel):
         norm="batch",
         lr=4e-4,
         beta1=0.5,
+        lr_schedule="constant",
     ):
         super().__init__(
             task=task,
@@ -171,8 +177,11 @@ class Pix2Pix(TrainableModel):
             norm=norm,
             lr=lr,
             beta1=beta1,
+            lr_schedule=lr_schedule,
         )
         check_settings(task, recon, gan_loss, norm, lambda_l1, lambda_gan, dropout)
+        check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+        self.lr_schedule = lr_schedule
         self.task, self.dropout = task, dropout
         self.lambda_l1, self.lambda_gan = lambda_l1, lambda_gan
         self.reconstruction, self.gan_kind = RECONSTRUCTIONS[recon], GAN_LOSSES[gan_loss]
@@ -185,6 +194,16 @@ class Pix2Pix(TrainableModel):
             "d": optim.Adam(self.discriminator.parameters(), lr=lr, betas=betas),
             "g": optim.Adam(self.generator.parameters(), lr=lr, betas=betas),
         }
+
+    def schedule_over(self, epochs):
+        """lr_schedule "linear": both optimizers follow the reference's rule
+        (LinearDecayLR.over_run: the full lr through the first half of the run, then
+        linearly down to 0); "constant": lr throughout."""
+        if self.lr_schedule == "linear":
+            self.schedulers = {
+                name: optim.lr_scheduler.LinearDecayLR.over_run(optimizer, epochs)
+                for name, optimizer in self.optimizers.items()
+            }
 
     def training_data(self, split="train"):
         return TASKS[self.task](split)

@@ -180,6 +180,20 @@ class LinearDecayLR(LambdaLR):
         """The lr factor at an epoch."""
         return linear_decay_factor(epoch, self.n_constant, self.n_decay)
 
+    @classmethod
+    def over_run(cls, optimizer, epochs):
+        """The pix2pix / CycleGAN reference's rule for a run of E = epochs epochs, n = E // 2
+        of them at the full lr (its n_epochs) and E - n decaying (its n_epochs_decay):
+        epoch e trains at
+
+            lr(e) = lr min(1, (E - e) / (E - n + 1))
+
+        constant through epoch n - 1, then falling by equal steps, the last epoch at
+        lr / (E - n + 1), and 0 after it: n_constant = n - 1 (at least 0), n_decay =
+        E - n_constant."""
+        n_constant = max(epochs // 2 - 1, 0)
+        return cls(optimizer, n_constant, epochs - n_constant)
+
 
 def _check_counts(where, n_constant, n_decay):
     for name, value, minimum in (("n_constant", n_constant, 0), ("n_decay", n_decay, 1)):
