@@ -128,3 +128,16 @@ def class_loss_pair(name, reduction, weight=None, **options):
         return getattr(torch.nn.functional, name)(x, t, w, reduction=reduction, **options)
 
     return ours, theirs
+
+
+def lrs_over_run(model, epochs):
+    """{optimizer name: its lr at epochs 0 .. epochs} as the model's schedulers step after
+    each epoch (after ``model.schedule_over(epochs)``)."""
+    model.schedule_over(epochs)
+    seen = {name: [] for name in model.optimizers}
+    for _ in range(epochs + 1):
+        for name, optimizer in model.optimizers.items():
+            seen[name].append(optimizer.param_groups[0]["lr"])
+        for scheduler in model.schedulers.values():
+            scheduler.step()
+    return seen

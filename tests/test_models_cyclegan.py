@@ -13,7 +13,7 @@ from scratchgen.data import digits2ink, noisy_digits2clean
 from scratchgen.models.cyclegan import CycleGAN, ImagePool, ResnetGenerator
 from scratchgen.serialization import load
 from scratchgen.train import Trainer
-from tests.helpers import torch
+from tests.helpers import lrs_over_run, torch
 
 TINY = {"width": 4, "n_blocks": 1, "pool_size": 3}  # fast settings for the step tests
 
@@ -281,14 +281,7 @@ def test_a_few_steps_lower_the_cycle_error(device):
 )
 def test_the_lr_is_constant_for_the_first_half_then_falls_linearly_to_zero(epochs, factors):
     model = tiny_model("cpu", lr=1e-3)
-    model.schedule_over(epochs)
-    seen = {name: [] for name in model.optimizers}
-    for _ in range(epochs + 1):
-        for name, optimizer in model.optimizers.items():
-            seen[name].append(optimizer.param_groups[0]["lr"])
-        for scheduler in model.schedulers.values():
-            scheduler.step()
-    for lrs in seen.values():
+    for lrs in lrs_over_run(model, epochs).values():
         np.testing.assert_allclose(lrs, np.array(factors) * 1e-3, atol=1e-15)
 
 

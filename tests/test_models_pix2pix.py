@@ -18,7 +18,7 @@ from scratchgen.models.pix2pix import (
     receptive_field,
 )
 from scratchgen.models.unet import UNet, norm_layer
-from tests.helpers import check_gradient, torch
+from tests.helpers import check_gradient, lrs_over_run, torch
 
 TASK_SETS = {"inpaint": holed_digits, "edges": edges2digits}
 
@@ -387,12 +387,5 @@ def test_settings_errors_name_the_setting(setting, value, message):
 )
 def test_lr_schedule_linear_decays_over_the_second_half_and_constant_keeps_lr(schedule, factors):
     model = Pix2Pix(lr=1e-3, lr_schedule=schedule)
-    model.schedule_over(5)
-    seen = {name: [] for name in model.optimizers}
-    for _ in range(6):
-        for name, optimizer in model.optimizers.items():
-            seen[name].append(optimizer.param_groups[0]["lr"])
-        for scheduler in model.schedulers.values():
-            scheduler.step()
-    for lrs in seen.values():
+    for lrs in lrs_over_run(model, 5).values():
         np.testing.assert_allclose(lrs, np.array(factors) * 1e-3, atol=1e-15)
