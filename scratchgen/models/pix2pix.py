@@ -105,22 +105,19 @@ def patch_window(discriminator, row, column, size=32):
     return span(row), span(column)
 
 
-def check_settings(task, recon, gan_loss, norm, lambda_l1, lambda_gan, dropout):
+def check_settings(task, recon, gan_loss, norm, lr_schedule, lambda_l1, lambda_gan, dropout):
     """A ValueError naming the first setting out of its range."""
     choices = {"task": (task, TASKS), "recon": (recon, RECONSTRUCTIONS)}
     choices |= {"gan_loss": (gan_loss, GAN_LOSSES), "norm": (norm, NORMS)}
+    choices |= {"lr_schedule": (lr_schedule, LR_SCHEDULES)}
     for setting, (value, allowed) in choices.items():
-        check_choice(setting, value, allowed)
+        if value not in allowed:
+            raise ValueError(f"Pix2Pix: {setting} must be one of {tuple(allowed)}, got {value!r}")
     for setting, value in {"lambda_l1": lambda_l1, "lambda_gan": lambda_gan}.items():
         if value < 0:
             raise ValueError(f"Pix2Pix: {setting} must be >= 0, got {value}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"Pix2Pix: dropout must be in [0, 1), got {dropout}")
-
-
-def check_choice(setting, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"Pix2Pix: {setting} must be one of {tuple(allowed)}, got {value!r}")
 
 
 def as_images(x, device):
@@ -141,7 +138,8 @@ class Pix2Pix(TrainableModel):
     loss (lambda_gan = 0: the L1-only U-Net, no D). recon: "l1" or "mse".
     skips: False gives a plain encoder-decoder. dropout: the two innermost ups' (0: none).
     gan_loss: "vanilla" (BCE on logits, G non-saturating) or "lsgan". norm: "batch" or
-    "instance".
+    "instance". lr_schedule: "constant" or "linear" (the reference's decay to 0 over the
+    second half; on edges it left PSNR at 23.25 dB against 23.27 constant, 2026-12-07).
 
     ``defaults``: 11 epochs at batch 16 (2,750 steps). One step took 88 ms on the 2-core
     CPU (the mean of 25, 2026-12-07), so training takes about 4 min, 4.4 min with the
@@ -179,8 +177,7 @@ class Pix2Pix(TrainableModel):
             beta1=beta1,
             lr_schedule=lr_schedule,
         )
-        check_settings(task, recon, gan_loss, norm, lambda_l1, lambda_gan, dropout)
-        check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+        check_settings(task, recon, gan_loss, norm, lr_schedule, lambda_l1, lambda_gan, dropout)
         self.lr_schedule = lr_schedule
         self.task, self.dropout = task, dropout
         self.lambda_l1, self.lambda_gan = lambda_l1, lambda_gan
