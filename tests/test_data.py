@@ -20,6 +20,7 @@ from scratchgen.data import (
     captioned_digits,
     class_prompts,
     digits2ink,
+    drop_attributes,
     edges2digits,
     holed_digits,
     ink_mass,
@@ -33,7 +34,12 @@ from scratchgen.data import (
     slant,
     stratified_split,
 )
-from scratchgen.data.captions import SLANT_THRESHOLD, class_median_ink_mass, slant_word
+from scratchgen.data.captions import (
+    DIGIT_NAMES,
+    SLANT_THRESHOLD,
+    class_median_ink_mass,
+    slant_word,
+)
 from scratchgen.data.synthetic import INK, NAVY, hole_slice, max_filter3, pad_to_32
 
 # -- local helpers -------------------------------------------------------------------------
@@ -457,6 +463,25 @@ def test_make_and_parse_caption_are_inverse():
     ]:
         with pytest.raises(ValueError, match="parse_caption: expected"):
             parse_caption(bad)
+
+
+def test_drop_attributes_shortens_captions_and_fixes_the_article():
+    captions = ["a thick eight leaning right", "a thin one upright", "a thick seven upright"]
+    shorter = drop_attributes(captions, [True, False, True], [True, True, False])
+    assert shorter == ["an eight", "a thin one", "a seven upright"]
+    assert drop_attributes(captions, [False] * 3, [False] * 3) == captions
+
+
+@given(st.sampled_from(all_captions()), st.booleans(), st.booleans())
+def test_drop_attributes_keeps_the_digit_and_exactly_the_kept_words(caption, thin_out, slant_out):
+    parts = parse_caption(caption)
+    (shorter,) = drop_attributes([caption], [thin_out], [slant_out])
+    article, *words = shorter.split()
+    kept_thickness = [] if thin_out else [parts["thickness"]]
+    kept_slant = [] if slant_out else parts["slant"].split()
+    assert words == [*kept_thickness, DIGIT_NAMES[parts["digit"]], *kept_slant]
+    assert article == ("an" if words[0] == "eight" else "a")
+    assert Tokenizer().decode(Tokenizer().encode([shorter])) == [shorter]  # every word known
 
 
 def test_tokenizer_round_trip_and_vocabulary():

@@ -141,8 +141,8 @@ def twin_state(parts):
 
 
 def test_one_train_step_matches_the_pytorch_twin(device):
-    """Copied weights, the same batch, no shift, float64: the loss, every gradient and
-    every weight and batch-norm statistic after AdamW."""
+    """Copied weights, the same batch and shortened captions, no shift, float64: the loss,
+    every gradient and every weight and batch-norm statistic after AdamW."""
     if torch is None:
         pytest.skip("torch is not installed")
     from benchmarks.reference_models import clip_model, clip_update
@@ -161,9 +161,11 @@ def test_one_train_step_matches_the_pytorch_twin(device):
             theirs[name].copy_(torch.from_numpy(value.numpy()))
     batch = caption_batch(device)
     batch["image"] = batch["image"].double()
-    tokens = torch.from_numpy(batch["tokens"].numpy())
+    sg.manual_seed(0)  # the step's shortened captions (caption_dropout), drawn here first
+    tokens = torch.from_numpy(model.training_captions(batch)[1].numpy())
     images = torch.from_numpy(batch["image"].numpy())
 
+    sg.manual_seed(0)
     stats = model.train_step(batch)
     loss = clip_update(torch, parts, their_optimizer, images, tokens, tokens == 0)
 
@@ -188,6 +190,23 @@ def test_a_few_steps_lower_the_loss_and_report_the_scale(device):
     assert history[-1]["loss"] < history[0]["loss"]
     assert 0 <= history[-1]["accuracy"] <= 1
     assert history[0]["logit_scale"] == pytest.approx(1 / 0.07, rel=1e-2)
+
+
+def test_caption_dropout_shortens_a_share_of_the_captions_and_retokenizes_them(device):
+    batch = caption_batch(device, n=400)
+    kept, kept_tokens = CLIP(caption_dropout=0.0).training_captions(batch)
+    assert kept.tolist() == batch["caption"] and kept_tokens is batch["tokens"]
+    model = CLIP(caption_dropout=0.25).to(device)
+    sg.manual_seed(0)
+    captions, tokens = model.training_captions(batch)
+    assert model.tokenizer.decode(tokens.numpy()) == captions.tolist()
+    words = [len(caption.split()) for caption in captions]
+    full = [len(caption.split()) for caption in batch["caption"]]
+    assert all(short <= long for short, long in zip(words, full, strict=True))
+    without_thickness = np.mean(["thin" not in c and "thick" not in c for c in captions])
+    assert 0.15 < without_thickness < 0.35  # p = 0.25; 400 draws: sd 0.022
+    sg.manual_seed(0)
+    assert model.training_captions(batch)[0].tolist() == captions.tolist()  # seeded
 
 
 # ----------------------------------------------------------------------------------
@@ -275,6 +294,7 @@ def test_a_stopped_and_resumed_run_ends_where_a_straight_run_ends(tmp_path, monk
         ("weight_decay", -0.1, "CLIP: weight_decay must be >= 0"),
         ("warmup", -1, "CLIP: warmup must be >= 0"),
         ("shift", 9, "CLIP: shift must be in 0..4 pixels, got 9"),
+        ("caption_dropout", 1.0, r"CLIP: caption_dropout must be in \[0, 1\), got 1.0"),
     ],
 )
 def test_settings_errors_name_the_setting(setting, value, message):

@@ -134,6 +134,22 @@ def parse_caption(caption):
     return {"digit": DIGIT_NAMES.index(digit_name), "thickness": thickness, "slant": slant_phrase}
 
 
+def drop_attributes(captions, drop_thickness, drop_slant):
+    """Each caption with its thickness word and / or its slant phrase left out where the
+    bool arrays say: "a thick seven leaning right" -> "a seven leaning right",
+    "a thick seven", or "a seven" (the article follows the new next word: "an eight")."""
+    shorter = []
+    for caption, no_thickness, no_slant in zip(captions, drop_thickness, drop_slant, strict=True):
+        parts = parse_caption(caption)
+        words = [DIGIT_NAMES[parts["digit"]]]
+        if not no_thickness:
+            words.insert(0, parts["thickness"])
+        if not no_slant:
+            words.append(parts["slant"])
+        shorter.append(" ".join([article(words[0]), *words]))
+    return shorter
+
+
 def all_captions():
     """Every caption the grammar can produce: 10 digits x 2 thicknesses x 3 slants = 60."""
     return [

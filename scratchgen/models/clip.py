@@ -26,7 +26,7 @@ import numpy
 
 import scratchgen as sg
 from scratchgen import losses, nn, optim
-from scratchgen.data import Tokenizer, seen_captioned_digits
+from scratchgen.data import Tokenizer, drop_attributes, seen_captioned_digits
 from scratchgen.data.augment import random_shift
 from scratchgen.models.base import TrainableModel, register
 from scratchgen.nn import functional as F
@@ -121,7 +121,11 @@ class CLIP(TrainableModel):
     raise the temperature for no reason). warmup: epochs of linear lr warm-up before the
     cosine decay (0 and cosine=False: a constant lr). shift: each training digit moves by
     up to this many pixels (a shift keeps the ink mass and the slant, so the caption
-    stays true; flips and rotations would not).
+    stays true; flips and rotations would not). caption_dropout: the probability that a
+    training caption loses its thickness word, and, independently, its slant phrase ("a
+    thick seven", "a seven"): each word is then also trained apart from the others, which
+    closes the held-out gap (seed 0: 0.133 at 0, -0.011 at 0.25) and lifts the one-template
+    zero-shot ("a seven" is now a kind of caption seen in training: 93.4% -> 97.7%).
 
     ``defaults``: 44 epochs at batch 256 (13 steps an epoch over the 3,554 seen digits,
     572 steps). Alone on the 2-core CPU training took 3 min 21 s with the per-epoch
@@ -132,16 +136,26 @@ class CLIP(TrainableModel):
     defaults = {"epochs": 44, "batch_size": 256}
     generative = False
 
-    def __init__(self, lr=1e-3, weight_decay=0.1, warmup=2, cosine=True, shift=2):
+    def __init__(
+        self, lr=1e-3, weight_decay=0.1, warmup=2, cosine=True, shift=2, caption_dropout=0.25
+    ):
         super().__init__(
-            lr=lr, weight_decay=weight_decay, warmup=warmup, cosine=cosine, shift=shift
+            lr=lr,
+            weight_decay=weight_decay,
+            warmup=warmup,
+            cosine=cosine,
+            shift=shift,
+            caption_dropout=caption_dropout,
         )
         for setting, value in {"lr": lr, "weight_decay": weight_decay, "warmup": warmup}.items():
             if value < 0:
                 raise ValueError(f"CLIP: {setting} must be >= 0, got {value}")
         if shift < 0 or shift > 4:
             raise ValueError(f"CLIP: shift must be in 0..4 pixels, got {shift}")
+        if not 0 <= caption_dropout < 1:
+            raise ValueError(f"CLIP: caption_dropout must be in [0, 1), got {caption_dropout}")
         self.warmup, self.cosine, self.shift = warmup, cosine, shift
+        self.caption_dropout = caption_dropout
         self.tokenizer = Tokenizer()
         self.image_encoder = ImageEncoder()
         self.text_encoder = TextEncoder(self.tokenizer.vocab_size, self.tokenizer.max_length)
@@ -185,16 +199,30 @@ class CLIP(TrainableModel):
         ``shift`` px). Returns the loss, the logit scale s and the share of images whose
         best-scored text in the batch is a copy of their own caption."""
         images = random_shift(batch["image"], self.shift)
-        logits = self.logits(images, batch["tokens"])
+        captions, tokens = self.training_captions(batch)
+        logits = self.logits(images, tokens)
         loss = losses.clip_loss(logits)
         optimizer = self.optimizers["adamw"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        captions = numpy.asarray(batch["caption"])
         best = logits.data.argmax(axis=1)
         accuracy = float((captions[sg.backend.to_numpy(best)] == captions).mean())
         return {"loss": loss.item(), "logit_scale": self.scale().item(), "accuracy": accuracy}
+
+    def training_captions(self, batch):
+        """The batch's captions (a numpy array of str) and their word ids (a Tensor): with
+        caption_dropout p, each caption loses its thickness word with probability p and,
+        independently, its slant phrase with probability p ("a thick seven" or "a seven"
+        for "a thick seven leaning right"), so each word is also seen apart."""
+        captions = numpy.asarray(batch["caption"])
+        if self.caption_dropout == 0:
+            return captions, batch["tokens"]
+        draws = sg.backend.generator(self.device).random((2, len(captions)))
+        drops = sg.backend.to_numpy(draws) < self.caption_dropout
+        captions = numpy.asarray(drop_attributes(captions, drops[0], drops[1]))
+        tokens = sg.tensor(self.tokenizer.encode(list(captions))).to(self.device)
+        return captions, tokens
 
     # -- using the trained model, on arrays -----------------------------------------------
     def encode_image(self, images):
