@@ -17,7 +17,8 @@ sg.losses.clip_loss, the symmetric cross-entropy that makes pair (i, i) win its 
 Once trained, a class is a sentence: ``zero_shot`` scores images against one prompt per
 class ("a seven"), or the mean of several (a prompt ensemble), and attributes read the
 same way ("a thin seven upright" against "a thick seven upright"). Training data:
-``seen_captioned_digits``, the captioned digits without the held-out compositions.
+``seen_captioned_digits``, the captioned digits without the held-out compositions, each
+caption shortened at random (caption dropout: "a seven leaning right", "a thick seven").
 """
 
 import math
@@ -128,9 +129,9 @@ class CLIP(TrainableModel):
     zero-shot ("a seven" is now a kind of caption seen in training: 93.4% -> 97.7%).
 
     ``defaults``: 44 epochs at batch 256 (13 steps an epoch over the 3,554 seen digits,
-    572 steps). Alone on the 2-core CPU training took 3 min 21 s with the per-epoch
-    snapshots and checkpoints (2026-12-07, after max-pool's tiled backward; 4 min 24 s
-    before it): under the 5 minutes of issue 21.
+    572 steps). Alone on the 2-core CPU training took 2 min 56 s with the per-epoch
+    snapshots and checkpoints (2026-12-08, caption dropout 0.25): under the 5 minutes of
+    issue 21.
     """
 
     defaults = {"epochs": 44, "batch_size": 256}
@@ -196,8 +197,9 @@ class CLIP(TrainableModel):
     # -- training ---------------------------------------------------------------------
     def train_step(self, batch):
         """One AdamW step on clip_loss of the batch's logits (digits shifted by up to
-        ``shift`` px). Returns the loss, the logit scale s and the share of images whose
-        best-scored text in the batch is a copy of their own caption."""
+        ``shift`` px, captions shortened by caption dropout). Returns the loss, the logit
+        scale s and the share of images whose best-scored text in the batch is a copy of
+        their own (shortened) caption."""
         images = random_shift(batch["image"], self.shift)
         captions, tokens = self.training_captions(batch)
         logits = self.logits(images, tokens)
