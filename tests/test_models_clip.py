@@ -200,9 +200,9 @@ def test_caption_dropout_shortens_a_share_of_the_captions_and_retokenizes_them(d
     sg.manual_seed(0)
     captions, tokens = model.training_captions(batch)
     assert model.tokenizer.decode(tokens.numpy()) == captions.tolist()
-    words = [len(caption.split()) for caption in captions]
-    full = [len(caption.split()) for caption in batch["caption"]]
-    assert all(short <= long for short, long in zip(words, full, strict=True))
+    lengths = [len(caption.split()) for caption in captions]
+    full_lengths = [len(caption.split()) for caption in batch["caption"]]
+    assert all(short <= full for short, full in zip(lengths, full_lengths, strict=True))
     without_thickness = np.mean(["thin" not in c and "thick" not in c for c in captions])
     assert 0.15 < without_thickness < 0.35  # p = 0.25; 400 draws: sd 0.022
     sg.manual_seed(0)

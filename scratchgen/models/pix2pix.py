@@ -178,8 +178,7 @@ class Pix2Pix(TrainableModel):
             lr_schedule=lr_schedule,
         )
         check_settings(task, recon, gan_loss, norm, lr_schedule, lambda_l1, lambda_gan, dropout)
-        self.lr_schedule = lr_schedule
-        self.task, self.dropout = task, dropout
+        self.task, self.dropout, self.lr_schedule = task, dropout, lr_schedule
         self.lambda_l1, self.lambda_gan = lambda_l1, lambda_gan
         self.reconstruction, self.gan_kind = RECONSTRUCTIONS[recon], GAN_LOSSES[gan_loss]
         self.generator = UNet(1, 1, dropout=dropout, norm=norm, skips=skips)
